@@ -1,0 +1,276 @@
+//! Version 1 of the wire messages (sync.md §5.4–5.5).
+
+use std::collections::BTreeMap;
+
+use cunjie_domain::fact::{CleanerRound, Inspection, PhotoHash, RectificationOrder};
+use cunjie_domain::ids::{DeviceId, MutationId, RectificationId};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// The kind of entity a mutation or change touches. Stable strings on the wire and in storage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EntityKind {
+    /// A township.
+    Township,
+    /// An administrative village.
+    Village,
+    /// A village group.
+    Group,
+    /// A household.
+    Household,
+    /// A business.
+    Business,
+    /// A responsibility zone.
+    Zone,
+    /// A facility.
+    Facility,
+    /// A person.
+    Person,
+    /// An assignment.
+    Assignment,
+    /// A checklist template version.
+    Template,
+    /// An inspection.
+    Inspection,
+    /// A cleaner's round.
+    Round,
+    /// A rectification order.
+    Rectification,
+}
+
+impl EntityKind {
+    /// The stable name used on the wire and in storage.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Township => "township",
+            Self::Village => "village",
+            Self::Group => "group",
+            Self::Household => "household",
+            Self::Business => "business",
+            Self::Zone => "zone",
+            Self::Facility => "facility",
+            Self::Person => "person",
+            Self::Assignment => "assignment",
+            Self::Template => "template",
+            Self::Inspection => "inspection",
+            Self::Round => "round",
+            Self::Rectification => "rectification",
+        }
+    }
+}
+
+/// What a phone asks the server to do. Facts are inserted once; registry edits are per field.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum Op {
+    /// A submitted inspection (immutable once submitted).
+    SubmitInspection {
+        /// The inspection.
+        inspection: Box<Inspection>,
+    },
+    /// A finished cleaner's round (immutable once submitted).
+    SubmitRound {
+        /// The round.
+        round: Box<CleanerRound>,
+    },
+    /// A new rectification order.
+    IssueRectification {
+        /// The order.
+        order: Box<RectificationOrder>,
+    },
+    /// The assignee submits a fix with "after" photos.
+    SubmitRectificationFix {
+        /// Which order.
+        id: RectificationId,
+        /// After photos.
+        after_photos: Vec<PhotoHash>,
+        /// Note.
+        note: Option<String>,
+    },
+    /// The re-inspector verifies or sends back a fix.
+    ReviewRectification {
+        /// Which order.
+        id: RectificationId,
+        /// Accepted (销号) or sent back.
+        accepted: bool,
+        /// Note.
+        note: Option<String>,
+    },
+    /// Changes some fields of a registry record (door plate, facility status …), merged per
+    /// field against `base_version` on the server.
+    UpdateFields {
+        /// Which kind of record.
+        entity: EntityKind,
+        /// Which record.
+        id: Uuid,
+        /// New values by field name.
+        fields: BTreeMap<String, serde_json::Value>,
+    },
+}
+
+impl Op {
+    /// The entity kind and id this operation touches.
+    pub fn target(&self) -> (EntityKind, Uuid) {
+        match self {
+            Self::SubmitInspection { inspection } => (EntityKind::Inspection, *inspection.id.as_uuid()),
+            Self::SubmitRound { round } => (EntityKind::Round, *round.id.as_uuid()),
+            Self::IssueRectification { order } => (EntityKind::Rectification, *order.id.as_uuid()),
+            Self::SubmitRectificationFix { id, .. } | Self::ReviewRectification { id, .. } => {
+                (EntityKind::Rectification, *id.as_uuid())
+            }
+            Self::UpdateFields { entity, id, .. } => (*entity, *id),
+        }
+    }
+
+    /// The stable operation name (the `op` tag).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::SubmitInspection { .. } => "submit_inspection",
+            Self::SubmitRound { .. } => "submit_round",
+            Self::IssueRectification { .. } => "issue_rectification",
+            Self::SubmitRectificationFix { .. } => "submit_rectification_fix",
+            Self::ReviewRectification { .. } => "review_rectification",
+            Self::UpdateFields { .. } => "update_fields",
+        }
+    }
+}
+
+/// One mutation as pushed: `(device_id, seq)` is its identity, dense per device.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Mutation {
+    /// The device that made it.
+    pub device_id: DeviceId,
+    /// Dense per-device sequence number, from 1.
+    pub seq: u64,
+    /// Globally unique id.
+    pub mutation_id: MutationId,
+    /// The server version the edit was based on (registry edits); `None` for new facts.
+    pub base_version: Option<u64>,
+    /// Packed hybrid logical clock (ms << 16 | counter).
+    pub hlc: u64,
+    /// Mutation schema version.
+    pub schema_version: u32,
+    /// What to do.
+    pub payload: Op,
+}
+
+/// A batch of mutations in `seq` order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PushRequest {
+    /// The mutations.
+    pub mutations: Vec<Mutation>,
+}
+
+/// What became of one mutation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum MutationStatus {
+    /// Applied now.
+    Applied {
+        /// The record's server version after applying.
+        server_version: u64,
+    },
+    /// Rejected for good (validation or authorisation); `last_seq` still advanced.
+    Rejected {
+        /// Stable code.
+        code: String,
+        /// Why, in words for a person.
+        reason: String,
+    },
+}
+
+/// The result of one mutation, keyed by its seq.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MutationResult {
+    /// The mutation's seq.
+    pub seq: u64,
+    /// What happened (a retried seq answers from the stored receipt).
+    #[serde(flatten)]
+    pub status: MutationStatus,
+}
+
+/// The server's answer to a push.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PushResponse {
+    /// Every seq up to this one is settled (applied or rejected).
+    pub acked_through: u64,
+    /// Per-mutation results.
+    pub results: Vec<MutationResult>,
+    /// The server's clock, Unix ms, for the phone to learn its offset.
+    pub server_time_ms: i64,
+}
+
+/// One change in a scope's change log.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Change {
+    /// Dense sequence within the scope.
+    pub seq: u64,
+    /// Kind of record.
+    pub entity: EntityKind,
+    /// Which record.
+    pub id: Uuid,
+    /// The record's server version.
+    pub server_version: u64,
+    /// The whole record as JSON, or `None` for a tombstone.
+    pub row: Option<serde_json::Value>,
+}
+
+/// A page of changes after a cursor.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PullPage {
+    /// The scope, e.g. `village:<uuid>`.
+    pub scope: String,
+    /// The scope's reset epoch; a change means the phone must wipe the scope's synced rows.
+    pub epoch: u64,
+    /// Changes in seq order.
+    pub changes: Vec<Change>,
+    /// The cursor to ask from next.
+    pub next_after: u64,
+    /// No more changes after this page.
+    pub up_to_date: bool,
+}
+
+/// A stable error code in every error body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    /// Stable, machine-readable code (e.g. `seq_gap`, `unauthorised`).
+    pub code: String,
+    /// What happened and what to do next, for a person.
+    pub message: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn update_fields_round_trips_and_keeps_its_tag() {
+        let m = Mutation {
+            device_id: DeviceId::from_uuid(Uuid::from_u128(1)),
+            seq: 7,
+            mutation_id: MutationId::from_uuid(Uuid::from_u128(2)),
+            base_version: Some(3),
+            hlc: 42 << 16,
+            schema_version: crate::SCHEMA_VERSION,
+            payload: Op::UpdateFields {
+                entity: EntityKind::Household,
+                id: Uuid::from_u128(9),
+                fields: [("door_plate".to_owned(), serde_json::json!("太平村18号"))].into(),
+            },
+        };
+        let json = serde_json::to_value(&m).expect("serialises");
+        assert_eq!(json["payload"]["op"], "update_fields", "op tag is the stable name");
+        assert_eq!(json["payload"]["entity"], "household", "entity is snake case");
+        let back: Mutation = serde_json::from_value(json).expect("parses");
+        assert_eq!(back, m, "round trip");
+        assert_eq!(back.payload.target(), (EntityKind::Household, Uuid::from_u128(9)), "target");
+    }
+
+    #[test]
+    fn results_flatten_status() {
+        let r = MutationResult { seq: 3, status: MutationStatus::Rejected { code: "not_assigned".into(), reason: "不在您的检查范围".into() } };
+        let json = serde_json::to_string(&r).expect("serialises");
+        assert_eq!(json, r#"{"seq":3,"status":"rejected","code":"not_assigned","reason":"不在您的检查范围"}"#, "wire shape");
+    }
+}
