@@ -1,0 +1,8 @@
+//! The store's integration tests: one binary, one module per concern.
+
+mod common;
+mod drafts;
+mod migrations;
+mod pull_and_ack;
+mod registry;
+mod write_paths;
