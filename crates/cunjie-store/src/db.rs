@@ -18,6 +18,7 @@ use crate::error::StoreError;
 const MIGRATIONS: &[M<'static>] = &[
     M::up(include_str!("../migrations/0001_registry_templates_outbox.sql")),
     M::up(include_str!("../migrations/0002_drafts_facts_photos.sql")),
+    M::up(include_str!("../migrations/0003_household_plate_order.sql")),
 ];
 
 /// The device database's migrations, in order. Append only: never edit a released one.

@@ -24,6 +24,17 @@ pub enum SyncState {
     },
 }
 
+impl SyncState {
+    /// Chinese label for the history screen.
+    pub fn label_zh(&self) -> &'static str {
+        match self {
+            Self::Pending => "待同步",
+            Self::Synced => "已同步",
+            Self::Rejected { .. } => "被退回",
+        }
+    }
+}
+
 pub(crate) fn sync_state(conn: &Connection, entity_id: &str) -> Result<SyncState, StoreError> {
     let pending: Option<i64> = conn.query_row("SELECT 1 FROM outbox WHERE entity_id = ?1 LIMIT 1", [entity_id], |r| r.get(0)).optional()?;
     if pending.is_some() {

@@ -1,0 +1,4 @@
+//! End-to-end scenarios across Cunjie's crates. One test binary; one module per scenario.
+
+mod demo;
+mod offline_week;

@@ -1,0 +1,61 @@
+//! Real JPEG evidence files, written durably (temp file, fsync, rename, fsync the directory)
+//! before any row points at them, and named by their SHA-256.
+
+use std::fs::{self, File};
+use std::io::{Cursor, Write};
+use std::path::{Path, PathBuf};
+
+use cunjie_domain::fact::PhotoHash;
+use image::{ImageFormat, Rgb, RgbImage};
+use sha2::{Digest, Sha256};
+
+/// A JPEG written to disk.
+#[derive(Debug, Clone)]
+pub struct Evidence {
+    /// SHA-256 of the bytes.
+    pub hash: PhotoHash,
+    /// Where it is.
+    pub path: PathBuf,
+    /// Size in bytes.
+    pub size: u64,
+}
+
+/// Renders a small JPEG (a courtyard-coloured gradient with a marker whose place depends on
+/// `seed`), so every seed gives different bytes.
+pub fn render_jpeg(seed: u32, width: u32, height: u32) -> Vec<u8> {
+    let img = RgbImage::from_fn(width, height, |x, y| {
+        let mx = (seed * 37) % width.max(1);
+        let my = (seed * 53) % height.max(1);
+        if x.abs_diff(mx) < 12 && y.abs_diff(my) < 12 {
+            Rgb([200, 30, 30])
+        } else {
+            Rgb([(90 + x * 100 / width.max(1)) as u8, (120 + y * 80 / height.max(1)) as u8, 70])
+        }
+    });
+    let mut out = Cursor::new(Vec::new());
+    img.write_to(&mut out, ImageFormat::Jpeg).expect("encoding an in-memory RGB image cannot fail");
+    out.into_inner()
+}
+
+/// Hex SHA-256 of some bytes.
+pub fn sha256_hex(bytes: &[u8]) -> PhotoHash {
+    let digest = Sha256::digest(bytes);
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    hex.parse().expect("64 lower-case hex digits")
+}
+
+/// Writes `bytes` durably into `dir` as `<sha256>.jpg`.
+pub fn write_durable(dir: &Path, bytes: &[u8]) -> std::io::Result<Evidence> {
+    fs::create_dir_all(dir)?;
+    let hash = sha256_hex(bytes);
+    let path = dir.join(format!("{hash}.jpg"));
+    let tmp = dir.join(format!(".{hash}.tmp"));
+    {
+        let mut f = File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+    }
+    fs::rename(&tmp, &path)?;
+    File::open(dir)?.sync_all()?;
+    Ok(Evidence { hash, path, size: bytes.len() as u64 })
+}
