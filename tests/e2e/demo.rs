@@ -7,20 +7,45 @@ use cunjie_e2e::evidence::sha256_hex;
 #[test]
 fn demo_runs_and_prints_scores_under_scheme_t() {
     let dir = tempfile::tempdir().expect("dir");
-    let out = Command::new(env!("CARGO_BIN_EXE_cunjie-demo")).arg("--data-dir").arg(dir.path()).output().expect("demo runs");
+    let out = Command::new(env!("CARGO_BIN_EXE_cunjie-demo"))
+        .arg("--data-dir")
+        .arg(dir.path())
+        .output()
+        .expect("demo runs");
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "demo exits 0; stderr: {}", String::from_utf8_lossy(&out.stderr));
-    assert!(stdout.contains("得分 score 82.00 / 100.00"), "household score 100 − 10 − 8: {stdout}");
-    assert!(stdout.contains("D-ROAD-PATROL      2     -20.00"), "two patrol lapses at −10: {stdout}");
+    assert!(
+        out.status.success(),
+        "demo exits 0; stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("得分 score 82.00 / 100.00"),
+        "household score 100 − 10 − 8: {stdout}"
+    );
+    assert!(
+        stdout.contains("D-ROAD-PATROL      2     -20.00"),
+        "two patrol lapses at −10: {stdout}"
+    );
     assert!(stdout.contains("净额 net: ¥945.00"), "1000 − 55: {stdout}");
-    assert!(stdout.contains("2 条记录 records, 4 张照片 photos"), "both inspections wait in the outbox: {stdout}");
+    assert!(
+        stdout.contains("2 条记录 records, 4 张照片 photos"),
+        "both inspections wait in the outbox: {stdout}"
+    );
 
     assert!(dir.path().join("cunjie.db").is_file(), "a real SQLite file");
-    let photos: Vec<_> = std::fs::read_dir(dir.path().join("photos")).expect("photos dir").map(|e| e.expect("entry").path()).collect();
+    let photos: Vec<_> = std::fs::read_dir(dir.path().join("photos"))
+        .expect("photos dir")
+        .map(|e| e.expect("entry").path())
+        .collect();
     assert_eq!(photos.len(), 4, "four evidence photos, no temp files left");
     for p in photos {
         let bytes = std::fs::read(&p).expect("read");
-        assert_eq!(&bytes[..3], &[0xFF, 0xD8, 0xFF], "{} is a JPEG", p.display());
+        assert_eq!(
+            &bytes[..3],
+            &[0xFF, 0xD8, 0xFF],
+            "{} is a JPEG",
+            p.display()
+        );
         let name = p.file_stem().expect("stem").to_string_lossy().to_string();
         assert_eq!(sha256_hex(&bytes).as_str(), name, "named by its SHA-256");
     }
@@ -28,7 +53,13 @@ fn demo_runs_and_prints_scores_under_scheme_t() {
 
 #[test]
 fn demo_refuses_unknown_arguments_clearly() {
-    let out = Command::new(env!("CARGO_BIN_EXE_cunjie-demo")).arg("--frobnicate").output().expect("runs");
+    let out = Command::new(env!("CARGO_BIN_EXE_cunjie-demo"))
+        .arg("--frobnicate")
+        .output()
+        .expect("runs");
     assert!(!out.status.success(), "unknown argument fails");
-    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown argument '--frobnicate'"), "and says which");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("unknown argument '--frobnicate'"),
+        "and says which"
+    );
 }

@@ -38,14 +38,22 @@ fn a_week_offline_loses_nothing_and_duplicates_nothing() {
             let mut insp = Inspection {
                 id: phone.store.new_id(),
                 template: t.reference(),
-                subject: Subject { kind: SubjectKind::Household, id: *hh.id.as_uuid() },
+                subject: Subject {
+                    kind: SubjectKind::Household,
+                    id: *hh.id.as_uuid(),
+                },
                 village: village.village.id,
                 kind: InspectionType::TownshipRecheck,
                 inspector,
                 device: phone.store.device_id(),
                 started_at: now,
                 submitted_at: None,
-                fix: hh.location.map(|point| GeoFix { point, accuracy_m: 8.0, fix_time: Some(now), mock: false }),
+                fix: hh.location.map(|point| GeoFix {
+                    point,
+                    accuracy_m: 8.0,
+                    fix_time: Some(now),
+                    mock: false,
+                }),
                 results: vec![],
                 note: None,
                 supersedes: None,
@@ -56,13 +64,23 @@ fn a_week_offline_loses_nothing_and_duplicates_nothing() {
                 // Saved on every tap, as the app does.
                 phone.store.save_inspection_draft(&insp).expect("tap saved");
             }
-            if n % 3 == 0 {
+            if n.is_multiple_of(3) {
                 photo_seed += 1;
                 let ev = phone.take_photo(photo_seed).expect("photo");
-                insp.answer(ItemResult::fail(["HH_WHITE_LITTER", "HH_CLUTTER", "HH_SEWAGE"][n % 9 / 3], 1, vec![ev.hash]));
-                phone.store.save_inspection_draft(&insp).expect("failure saved");
+                insp.answer(ItemResult::fail(
+                    ["HH_WHITE_LITTER", "HH_CLUTTER", "HH_SEWAGE"][n % 9 / 3],
+                    1,
+                    vec![ev.hash],
+                ));
+                phone
+                    .store
+                    .save_inspection_draft(&insp)
+                    .expect("failure saved");
             }
-            phone.store.submit_inspection(insp.id, &policy).expect("submit");
+            phone
+                .store
+                .submit_inspection(insp.id, &policy)
+                .expect("submit");
             submitted.push(insp.id);
             clock.advance_ms(25 * 60_000);
         }
@@ -72,7 +90,10 @@ fn a_week_offline_loses_nothing_and_duplicates_nothing() {
             let mut half = Inspection {
                 id: phone.store.new_id(),
                 template: t.reference(),
-                subject: Subject { kind: SubjectKind::Household, id: *village.households[59 - day as usize].id.as_uuid() },
+                subject: Subject {
+                    kind: SubjectKind::Household,
+                    id: *village.households[59 - day as usize].id.as_uuid(),
+                },
                 village: village.village.id,
                 kind: InspectionType::TownshipRecheck,
                 inspector,
@@ -85,28 +106,68 @@ fn a_week_offline_loses_nothing_and_duplicates_nothing() {
                 supersedes: None,
                 status: FactStatus::Draft,
             };
-            phone.store.save_inspection_draft(&half).expect("half saved");
+            phone
+                .store
+                .save_inspection_draft(&half)
+                .expect("half saved");
             let path = phone.db_path();
-            let store = std::mem::replace(&mut phone.store, Store::open_in_memory(StoreOptions::default()).expect("placeholder"));
+            let store = std::mem::replace(
+                &mut phone.store,
+                Store::open_in_memory(StoreOptions::default()).expect("placeholder"),
+            );
             std::mem::forget(store);
-            phone.store = Store::open(&path, StoreOptions { clock: clock.clone(), id_seed: None }).expect("reopens after the kill");
-            assert!(phone.store.integrity_ok().expect("check"), "integrity ok after the kill on day {day}");
-            half = phone.store.inspection_draft(half.id).expect("half-filled draft survived");
-            phone.store.discard_draft(&half.id.to_string()).expect("inspector abandons it");
+            phone.store = Store::open(
+                &path,
+                StoreOptions {
+                    clock: clock.clone(),
+                    id_seed: None,
+                },
+            )
+            .expect("reopens after the kill");
+            assert!(
+                phone.store.integrity_ok().expect("check"),
+                "integrity ok after the kill on day {day}"
+            );
+            half = phone
+                .store
+                .inspection_draft(half.id)
+                .expect("half-filled draft survived");
+            phone
+                .store
+                .discard_draft(&half.id.to_string())
+                .expect("inspector abandons it");
         }
         clock.advance_ms(24 * 3_600_000 - 6 * 25 * 60_000);
     }
 
     // What the phone would push, through its wire form.
     let pending = phone.store.pending_mutations(1_000).expect("pending");
-    let wire = serde_json::to_vec(&PushRequest { mutations: pending.clone() }).expect("encodes");
+    let wire = serde_json::to_vec(&PushRequest {
+        mutations: pending.clone(),
+    })
+    .expect("encodes");
     let received: PushRequest = serde_json::from_slice(&wire).expect("the server decodes it");
-    assert_eq!(received.mutations.len(), submitted.len(), "0 lost: one mutation per submitted inspection");
+    assert_eq!(
+        received.mutations.len(),
+        submitted.len(),
+        "0 lost: one mutation per submitted inspection"
+    );
     let seqs: Vec<u64> = received.mutations.iter().map(|m| m.seq).collect();
-    assert_eq!(seqs, (1..=submitted.len() as u64).collect::<Vec<_>>(), "seqs dense and in order");
+    assert_eq!(
+        seqs,
+        (1..=submitted.len() as u64).collect::<Vec<_>>(),
+        "seqs dense and in order"
+    );
     let mutation_ids: BTreeSet<_> = received.mutations.iter().map(|m| m.mutation_id).collect();
-    assert_eq!(mutation_ids.len(), submitted.len(), "0 duplicated mutation ids");
-    assert!(received.mutations.windows(2).all(|w| w[0].hlc < w[1].hlc), "HLCs strictly increase across kills");
+    assert_eq!(
+        mutation_ids.len(),
+        submitted.len(),
+        "0 duplicated mutation ids"
+    );
+    assert!(
+        received.mutations.windows(2).all(|w| w[0].hlc < w[1].hlc),
+        "HLCs strictly increase across kills"
+    );
     let inspections: Vec<Inspection> = received
         .mutations
         .iter()
@@ -116,7 +177,11 @@ fn a_week_offline_loses_nothing_and_duplicates_nothing() {
         })
         .collect();
     let ids: BTreeSet<_> = inspections.iter().map(|i| i.id).collect();
-    assert_eq!(ids, submitted.iter().copied().collect(), "exactly the inspections submitted");
+    assert_eq!(
+        ids,
+        submitted.iter().copied().collect(),
+        "exactly the inspections submitted"
+    );
 
     // Every referenced photo is a durable file whose bytes hash to its name.
     for i in &inspections {
@@ -128,18 +193,60 @@ fn a_week_offline_loses_nothing_and_duplicates_nothing() {
     }
 
     // The server's Scheme T roll-up from the wire equals the phone's from its own facts.
-    let Scheme { kind: SchemeKind::Yuan(scheme), .. } = Scheme::township_monthly_yuan() else { panic!("T is yuan") };
-    let households: BTreeMap<_, _> = village.households.iter().map(|h| (h.id, h.clone())).collect();
-    let local: Vec<Inspection> = submitted.iter().map(|id| phone.store.inspection(*id).expect("fact")).collect();
-    let month = |insps: &[Inspection]| score_village_month(&scheme, &VillageMonth { village: &village.village, inspections: insps, households: &households, demo_households: 5, events: &[] });
+    let Scheme {
+        kind: SchemeKind::Yuan(scheme),
+        ..
+    } = Scheme::township_monthly_yuan()
+    else {
+        panic!("T is yuan")
+    };
+    let households: BTreeMap<_, _> = village
+        .households
+        .iter()
+        .map(|h| (h.id, h.clone()))
+        .collect();
+    let local: Vec<Inspection> = submitted
+        .iter()
+        .map(|id| phone.store.inspection(*id).expect("fact"))
+        .collect();
+    let month = |insps: &[Inspection]| {
+        score_village_month(
+            &scheme,
+            &VillageMonth {
+                village: &village.village,
+                inspections: insps,
+                households: &households,
+                demo_households: 5,
+                events: &[],
+            },
+        )
+    };
     let server = month(&inspections);
     assert_eq!(server, month(&local), "same facts, same score");
     // 14 failures, one per third household: roadside ones with clutter cost 5, all white litter costs 5.
-    let white = inspections.iter().filter(|i| i.result("HH_WHITE_LITTER").is_some_and(|r| r.outcome == cunjie_domain::fact::Outcome::Fail)).count() as i64;
+    let white = inspections
+        .iter()
+        .filter(|i| {
+            i.result("HH_WHITE_LITTER")
+                .is_some_and(|r| r.outcome == cunjie_domain::fact::Outcome::Fail)
+        })
+        .count() as i64;
     let roadside_clutter = inspections
         .iter()
-        .filter(|i| households[&cunjie_domain::ids::HouseholdId::from_uuid(i.subject.id)].roadside && i.result("HH_CLUTTER").is_some_and(|r| r.outcome == cunjie_domain::fact::Outcome::Fail))
+        .filter(|i| {
+            households[&cunjie_domain::ids::HouseholdId::from_uuid(i.subject.id)].roadside
+                && i.result("HH_CLUTTER")
+                    .is_some_and(|r| r.outcome == cunjie_domain::fact::Outcome::Fail)
+        })
         .count() as i64;
-    assert_eq!(server.deductions, cunjie_domain::Amount::whole(-5 * (white + roadside_clutter)), "deductions follow the rule rates");
-    assert_eq!(phone.store.inspection_drafts().expect("drafts").len(), 0, "no stray drafts");
+    assert_eq!(
+        server.deductions,
+        cunjie_domain::Amount::whole(-5 * (white + roadside_clutter)),
+        "deductions follow the rule rates"
+    );
+    assert_eq!(
+        phone.store.inspection_drafts().expect("drafts").len(),
+        0,
+        "no stray drafts"
+    );
 }

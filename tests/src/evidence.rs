@@ -29,11 +29,16 @@ pub fn render_jpeg(seed: u32, width: u32, height: u32) -> Vec<u8> {
         if x.abs_diff(mx) < 12 && y.abs_diff(my) < 12 {
             Rgb([200, 30, 30])
         } else {
-            Rgb([(90 + x * 100 / width.max(1)) as u8, (120 + y * 80 / height.max(1)) as u8, 70])
+            Rgb([
+                (90 + x * 100 / width.max(1)) as u8,
+                (120 + y * 80 / height.max(1)) as u8,
+                70,
+            ])
         }
     });
     let mut out = Cursor::new(Vec::new());
-    img.write_to(&mut out, ImageFormat::Jpeg).expect("encoding an in-memory RGB image cannot fail");
+    img.write_to(&mut out, ImageFormat::Jpeg)
+        .expect("encoding an in-memory RGB image cannot fail");
     out.into_inner()
 }
 
@@ -57,5 +62,9 @@ pub fn write_durable(dir: &Path, bytes: &[u8]) -> std::io::Result<Evidence> {
     }
     fs::rename(&tmp, &path)?;
     File::open(dir)?.sync_all()?;
-    Ok(Evidence { hash, path, size: bytes.len() as u64 })
+    Ok(Evidence {
+        hash,
+        path,
+        size: bytes.len() as u64,
+    })
 }

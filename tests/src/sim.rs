@@ -22,8 +22,17 @@ pub struct SimDevice {
 impl SimDevice {
     /// A fresh phone holding the demo village, as after its first pull.
     pub fn with_village(village: &DemoVillage, clock: Arc<FakeClock>) -> Result<Self, StoreError> {
-        let dir = tempfile::tempdir().map_err(|e| StoreError::NotFound { entity: "temp dir", id: e.to_string() })?;
-        let mut store = Store::open(&dir.path().join("cunjie.db"), StoreOptions { clock: clock.clone(), id_seed: None })?;
+        let dir = tempfile::tempdir().map_err(|e| StoreError::NotFound {
+            entity: "temp dir",
+            id: e.to_string(),
+        })?;
+        let mut store = Store::open(
+            &dir.path().join("cunjie.db"),
+            StoreOptions {
+                clock: clock.clone(),
+                id_seed: None,
+            },
+        )?;
         store.apply_pull_page(&village.as_pull_page())?;
         Ok(Self { dir, clock, store })
     }
@@ -43,7 +52,13 @@ impl SimDevice {
         let bytes = render_jpeg(seed, 320, 240);
         let ev = write_durable(&self.dir.path().join("photos"), &bytes)
             .map_err(|e| StoreError::PhotoMissing(e.to_string()))?;
-        self.store.register_photo(&ev.hash, ev.size, "image/jpeg", &ev.path.to_string_lossy(), None)?;
+        self.store.register_photo(
+            &ev.hash,
+            ev.size,
+            "image/jpeg",
+            &ev.path.to_string_lossy(),
+            None,
+        )?;
         Ok(ev)
     }
 }

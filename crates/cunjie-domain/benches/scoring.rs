@@ -9,9 +9,13 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use cunjie_domain::Amount;
 use cunjie_domain::catalog::SubjectKind;
 use cunjie_domain::fact::{FactStatus, Inspection, InspectionType, ItemResult, PhotoHash, Subject};
-use cunjie_domain::ids::{DeviceId, GroupId, HouseholdId, InspectionId, PersonId, TownshipId, VillageId};
+use cunjie_domain::ids::{
+    DeviceId, GroupId, HouseholdId, InspectionId, PersonId, TownshipId, VillageId,
+};
 use cunjie_domain::place::{AdminVillage, Household};
-use cunjie_domain::scoring::{Scheme, SchemeKind, VillageMonth, rank, score_inspection, score_village_month};
+use cunjie_domain::scoring::{
+    Scheme, SchemeKind, VillageMonth, rank, score_inspection, score_village_month,
+};
 use cunjie_domain::template::presets;
 use uuid::Uuid;
 
@@ -44,7 +48,11 @@ fn bench(c: &mut Criterion) {
     let mut inspections = Vec::new();
     for (i, hh) in households.keys().enumerate() {
         for round in 0..4 {
-            let mut results: Vec<ItemResult> = t.items.iter().map(|it| ItemResult::pass(&it.item_code)).collect();
+            let mut results: Vec<ItemResult> = t
+                .items
+                .iter()
+                .map(|it| ItemResult::pass(&it.item_code))
+                .collect();
             let k = (i * 7 + round * 3) % 12;
             if (i + round) % 4 == 0 {
                 results[k] = ItemResult::fail(&t.items[k].item_code, 1, vec![photo.clone()]);
@@ -52,7 +60,10 @@ fn bench(c: &mut Criterion) {
             inspections.push(Inspection {
                 id: InspectionId::from_uuid(Uuid::from_u128((i * 4 + round) as u128)),
                 template: t.reference(),
-                subject: Subject { kind: SubjectKind::Household, id: *hh.as_uuid() },
+                subject: Subject {
+                    kind: SubjectKind::Household,
+                    id: *hh.as_uuid(),
+                },
                 village: village.id,
                 kind: InspectionType::TownshipRecheck,
                 inspector: PersonId::from_uuid(Uuid::from_u128(5)),
@@ -67,21 +78,38 @@ fn bench(c: &mut Criterion) {
             });
         }
     }
-    let Scheme { kind: SchemeKind::Yuan(scheme), .. } = Scheme::township_monthly_yuan() else {
+    let Scheme {
+        kind: SchemeKind::Yuan(scheme),
+        ..
+    } = Scheme::township_monthly_yuan()
+    else {
         unreachable!("Scheme T is a yuan scheme")
     };
-    let month = VillageMonth { village: &village, inspections: &inspections, households: &households, demo_households: 2, events: &[] };
+    let month = VillageMonth {
+        village: &village,
+        inspections: &inspections,
+        households: &households,
+        demo_households: 2,
+        events: &[],
+    };
     c.bench_function("scheme_t_village_month_600hh_x4", |b| {
         b.iter(|| black_box(score_village_month(&scheme, black_box(&month))));
     });
     c.bench_function("score_2400_household_inspections", |b| {
         b.iter(|| {
-            let total: Amount = inspections.iter().map(|i| score_inspection(&t, i).score).sum();
+            let total: Amount = inspections
+                .iter()
+                .map(|i| score_inspection(&t, i).score)
+                .sum();
             black_box(total)
         });
     });
-    let scores: Vec<(u32, Amount)> = (0..17).map(|v| (v, Amount(-(v as i64 % 5) * 500))).collect();
-    c.bench_function("rank_17_villages", |b| b.iter(|| black_box(rank(black_box(&scores)))));
+    let scores: Vec<(u32, Amount)> = (0..17)
+        .map(|v| (v, Amount(-(v as i64 % 5) * 500)))
+        .collect();
+    c.bench_function("rank_17_villages", |b| {
+        b.iter(|| black_box(rank(black_box(&scores))))
+    });
 }
 
 criterion_group!(benches, bench);

@@ -10,7 +10,9 @@ use std::ops::{Add, AddAssign, Neg, Sub};
 use serde::{Deserialize, Serialize};
 
 /// A number of points or yuan, in hundredths.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 #[serde(transparent)]
 pub struct Amount(pub i64);
 
@@ -36,7 +38,11 @@ impl Amount {
     /// Takes `pct` percent, rounding half away from zero.
     pub fn percent(self, pct: u32) -> Self {
         let num = i128::from(self.0) * i128::from(pct);
-        let rounded = if num >= 0 { (num + 50) / 100 } else { (num - 50) / 100 };
+        let rounded = if num >= 0 {
+            (num + 50) / 100
+        } else {
+            (num - 50) / 100
+        };
         Self(i64::try_from(rounded).unwrap_or(if num >= 0 { i64::MAX } else { i64::MIN }))
     }
 
@@ -47,7 +53,11 @@ impl Amount {
         }
         let sum: i128 = values.iter().map(|a| i128::from(a.0)).sum();
         let n = i128::try_from(values.len()).unwrap_or(i128::MAX);
-        let rounded = if sum >= 0 { (2 * sum + n) / (2 * n) } else { (2 * sum - n) / (2 * n) };
+        let rounded = if sum >= 0 {
+            (2 * sum + n) / (2 * n)
+        } else {
+            (2 * sum - n) / (2 * n)
+        };
         Self(i64::try_from(rounded).unwrap_or(0))
     }
 
@@ -106,15 +116,31 @@ mod tests {
     fn display_and_percent() {
         assert_eq!(Amount::whole(-10).to_string(), "-10.00", "negative yuan");
         assert_eq!(Amount(5).to_string(), "0.05", "cents pad");
-        assert_eq!(Amount::whole(85).percent(70), Amount(5950), "70 % of 85 = 59.50");
-        assert_eq!(Amount(1).percent(50), Amount(1), "half rounds away from zero");
+        assert_eq!(
+            Amount::whole(85).percent(70),
+            Amount(5950),
+            "70 % of 85 = 59.50"
+        );
+        assert_eq!(
+            Amount(1).percent(50),
+            Amount(1),
+            "half rounds away from zero"
+        );
         assert_eq!(Amount(-1).percent(50), Amount(-1), "also below zero");
     }
 
     #[test]
     fn mean_rounds() {
-        assert_eq!(Amount::mean(&[Amount::whole(80), Amount::whole(90), Amount::whole(85)]), Amount::whole(85), "mean of three checks");
-        assert_eq!(Amount::mean(&[Amount(1), Amount(2)]), Amount(2), "1.5 hundredths rounds up");
+        assert_eq!(
+            Amount::mean(&[Amount::whole(80), Amount::whole(90), Amount::whole(85)]),
+            Amount::whole(85),
+            "mean of three checks"
+        );
+        assert_eq!(
+            Amount::mean(&[Amount(1), Amount(2)]),
+            Amount(2),
+            "1.5 hundredths rounds up"
+        );
         assert_eq!(Amount::mean(&[]), Amount::ZERO, "no checks, zero");
     }
 }

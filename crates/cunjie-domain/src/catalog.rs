@@ -131,7 +131,9 @@ pub enum CatalogError {
     #[error("code '{0}' is malformed; use upper-case letters, digits, '_' and '-'")]
     BadCode(String),
     /// A citation does not name a seed file and a line.
-    #[error("citation '{citation}' of {code} does not name a seed file and line (file.txt:N or file.txt:N-M)")]
+    #[error(
+        "citation '{citation}' of {code} does not name a seed file and line (file.txt:N or file.txt:N-M)"
+    )]
     BadCitation {
         /// Set or item code.
         code: String,
@@ -171,7 +173,9 @@ pub fn parse_citation(s: &str) -> Option<Citation<'_>> {
 
 fn code_ok(code: &str) -> bool {
     let mut chars = code.chars();
-    chars.next().is_some_and(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
         && chars.all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_' || c == '-')
 }
 
@@ -194,11 +198,15 @@ impl Catalog {
 
     fn check(&self) -> Result<(), CatalogError> {
         let mut seen = HashSet::new();
-        let entries = self.sets.iter().map(|s| (&s.code, &s.citation, &s.applies_to)).chain(
-            self.sets
-                .iter()
-                .flat_map(|s| s.items.iter().map(|i| (&i.code, &i.citation, &i.applies_to))),
-        );
+        let entries = self
+            .sets
+            .iter()
+            .map(|s| (&s.code, &s.citation, &s.applies_to))
+            .chain(self.sets.iter().flat_map(|s| {
+                s.items
+                    .iter()
+                    .map(|i| (&i.code, &i.citation, &i.applies_to))
+            }));
         for (code, citation, applies_to) in entries {
             if !code_ok(code) {
                 return Err(CatalogError::BadCode(code.clone()));
@@ -226,12 +234,17 @@ impl Catalog {
 
     /// An item by code, with the set it belongs to.
     pub fn item(&self, code: &str) -> Option<(&StandardSet, &StandardItem)> {
-        self.sets.iter().find_map(|s| s.items.iter().find(|i| i.code == code).map(|i| (s, i)))
+        self.sets
+            .iter()
+            .find_map(|s| s.items.iter().find(|i| i.code == code).map(|i| (s, i)))
     }
 
     /// All items, indexed by code.
     pub fn index(&self) -> BTreeMap<&str, &StandardItem> {
-        self.sets.iter().flat_map(|s| s.items.iter().map(|i| (i.code.as_str(), i))).collect()
+        self.sets
+            .iter()
+            .flat_map(|s| s.items.iter().map(|i| (i.code.as_str(), i)))
+            .collect()
     }
 
     /// Number of items in all sets.
@@ -276,15 +289,34 @@ mod tests {
     #[test]
     fn builtin_catalog_loads_with_unique_codes_and_seed_citations() {
         let c = Catalog::builtin();
-        assert!(c.item_count() > 100, "the catalog holds every set of domain.md §1");
+        assert!(
+            c.item_count() > 100,
+            "the catalog holds every set of domain.md §1"
+        );
         for set in &c.sets {
             assert!(!set.items.is_empty(), "set {} has items", set.code);
             for item in &set.items {
                 let cit = parse_citation(&item.citation).expect("checked at load");
-                assert!(SEED_FILES.iter().any(|(f, _)| *f == cit.file), "{} cites a seed file", item.code);
-                assert!(!item.text_zh.trim().is_empty(), "{} has its Chinese text", item.code);
-                assert!(!item.label_zh.trim().is_empty(), "{} has a Chinese label", item.code);
-                assert!(!item.label_en.trim().is_empty(), "{} has an English label", item.code);
+                assert!(
+                    SEED_FILES.iter().any(|(f, _)| *f == cit.file),
+                    "{} cites a seed file",
+                    item.code
+                );
+                assert!(
+                    !item.text_zh.trim().is_empty(),
+                    "{} has its Chinese text",
+                    item.code
+                );
+                assert!(
+                    !item.label_zh.trim().is_empty(),
+                    "{} has a Chinese label",
+                    item.code
+                );
+                assert!(
+                    !item.label_en.trim().is_empty(),
+                    "{} has an English label",
+                    item.code
+                );
             }
         }
     }
@@ -295,11 +327,28 @@ mod tests {
         for code in REQUIRED_SETS {
             assert!(c.set(code).is_some(), "catalog must contain set {code}");
         }
-        let sizes = [("SANYOU", 3), ("SIFEN", 4), ("LIUWU_VILLAGE", 6), ("LIUWU_TOWN", 6), ("LIU_MEIYOU", 6), ("WASTE_4", 4)];
+        let sizes = [
+            ("SANYOU", 3),
+            ("SIFEN", 4),
+            ("LIUWU_VILLAGE", 6),
+            ("LIUWU_TOWN", 6),
+            ("LIU_MEIYOU", 6),
+            ("WASTE_4", 4),
+        ];
         for (code, n) in sizes {
-            assert_eq!(c.set(code).map(|s| s.items.len()), Some(n), "{code} has {n} items");
+            assert_eq!(
+                c.set(code).map(|s| s.items.len()),
+                Some(n),
+                "{code} has {n} items"
+            );
         }
-        for code in ["HH_WHITE_LITTER", "HH_CLUTTER", "ROAD_PATROL_LAPSE", "POOL_OVERFLOW", "OFFICE_UNCLEAN"] {
+        for code in [
+            "HH_WHITE_LITTER",
+            "HH_CLUTTER",
+            "ROAD_PATROL_LAPSE",
+            "POOL_OVERFLOW",
+            "OFFICE_UNCLEAN",
+        ] {
             assert!(c.item(code).is_some(), "Scheme T needs item {code}");
         }
     }
@@ -331,17 +380,38 @@ applies_to = ["household"]
 citation = "000_6e692a62ab8c159b.txt:3"
 "#;
         let err = Catalog::parse(text).expect_err("duplicate item code must be refused");
-        assert!(matches!(err, CatalogError::DuplicateCode(ref c) if c == "X1"), "got {err}");
+        assert!(
+            matches!(err, CatalogError::DuplicateCode(ref c) if c == "X1"),
+            "got {err}"
+        );
     }
 
     #[test]
     fn citations_must_name_a_seed_file() {
-        assert!(parse_citation("000_6e692a62ab8c159b.txt:35").is_some(), "single line");
-        assert!(parse_citation("001_b0426cc5eed7bba0.txt:113-117").is_some(), "range");
+        assert!(
+            parse_citation("000_6e692a62ab8c159b.txt:35").is_some(),
+            "single line"
+        );
+        assert!(
+            parse_citation("001_b0426cc5eed7bba0.txt:113-117").is_some(),
+            "range"
+        );
         assert!(parse_citation("domain.md:35").is_none(), "not a seed file");
-        assert!(parse_citation("000_6e692a62ab8c159b.txt:9-3").is_none(), "backwards range");
-        assert!(parse_citation("000_6e692a62ab8c159b.txt:0").is_none(), "lines are 1-based");
-        assert!(parse_citation("000_6e692a62ab8c159b.txt").is_none(), "no line");
-        assert!(parse_citation("003_de8574de9ff97557.txt:87").is_none(), "past the end of the file");
+        assert!(
+            parse_citation("000_6e692a62ab8c159b.txt:9-3").is_none(),
+            "backwards range"
+        );
+        assert!(
+            parse_citation("000_6e692a62ab8c159b.txt:0").is_none(),
+            "lines are 1-based"
+        );
+        assert!(
+            parse_citation("000_6e692a62ab8c159b.txt").is_none(),
+            "no line"
+        );
+        assert!(
+            parse_citation("003_de8574de9ff97557.txt:87").is_none(),
+            "past the end of the file"
+        );
     }
 }

@@ -41,7 +41,10 @@ pub struct FakeClock {
 impl FakeClock {
     /// A clock stopped at `start`.
     pub fn new(start: DateTime<Utc>) -> Self {
-        Self { ms: AtomicI64::new(start.timestamp_millis()), lock: Mutex::new(()) }
+        Self {
+            ms: AtomicI64::new(start.timestamp_millis()),
+            lock: Mutex::new(()),
+        }
     }
 
     /// A clock stopped at the given UTC date and time.
@@ -69,7 +72,9 @@ impl FakeClock {
 impl Clock for FakeClock {
     fn now(&self) -> DateTime<Utc> {
         let ms = self.ms.load(Ordering::SeqCst);
-        Utc.timestamp_millis_opt(ms).single().expect("FakeClock holds a representable instant")
+        Utc.timestamp_millis_opt(ms)
+            .single()
+            .expect("FakeClock holds a representable instant")
     }
 
     fn now_ms(&self) -> i64 {
@@ -99,8 +104,15 @@ mod tests {
         let t0 = clock.now();
         assert_eq!(clock.now(), t0, "a fake clock must not move by itself");
         clock.advance_ms(1_500);
-        assert_eq!((clock.now() - t0).num_milliseconds(), 1_500, "advance moves by the given ms");
+        assert_eq!(
+            (clock.now() - t0).num_milliseconds(),
+            1_500,
+            "advance moves by the given ms"
+        );
         clock.advance_ms(-60_000);
-        assert!(clock.now() < t0, "a fake clock can jump backwards like a phone's");
+        assert!(
+            clock.now() < t0,
+            "a fake clock can jump backwards like a phone's"
+        );
     }
 }

@@ -41,7 +41,10 @@ impl PhotoHash {
 impl FromStr for PhotoHash {
     type Err = PhotoHashError;
     fn from_str(s: &str) -> Result<Self, PhotoHashError> {
-        if s.len() == 64 && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+        if s.len() == 64
+            && s.bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        {
             Ok(Self(s.to_owned()))
         } else {
             Err(PhotoHashError(s.chars().take(80).collect()))
@@ -138,12 +141,24 @@ pub struct ItemResult {
 impl ItemResult {
     /// A pass.
     pub fn pass(code: &str) -> Self {
-        Self { item_code: code.to_owned(), outcome: Outcome::Pass, count: 0, note: None, photos: vec![] }
+        Self {
+            item_code: code.to_owned(),
+            outcome: Outcome::Pass,
+            count: 0,
+            note: None,
+            photos: vec![],
+        }
     }
 
     /// A failure counted `count` times, with photos.
     pub fn fail(code: &str, count: u32, photos: Vec<PhotoHash>) -> Self {
-        Self { item_code: code.to_owned(), outcome: Outcome::Fail, count, note: None, photos }
+        Self {
+            item_code: code.to_owned(),
+            outcome: Outcome::Fail,
+            count,
+            note: None,
+            photos,
+        }
     }
 }
 
@@ -198,7 +213,11 @@ impl Inspection {
 
     /// Sets (or replaces) the answer for an item.
     pub fn answer(&mut self, result: ItemResult) {
-        match self.results.iter_mut().find(|r| r.item_code == result.item_code) {
+        match self
+            .results
+            .iter_mut()
+            .find(|r| r.item_code == result.item_code)
+        {
             Some(slot) => *slot = result,
             None => self.results.push(result),
         }
@@ -211,7 +230,11 @@ impl Inspection {
 
     /// Every photo hash referenced, once each.
     pub fn photos(&self) -> Vec<PhotoHash> {
-        let mut all: Vec<PhotoHash> = self.results.iter().flat_map(|r| r.photos.iter().cloned()).collect();
+        let mut all: Vec<PhotoHash> = self
+            .results
+            .iter()
+            .flat_map(|r| r.photos.iter().cloned())
+            .collect();
         all.sort();
         all.dedup();
         all
@@ -400,10 +423,19 @@ impl RectificationOrder {
     }
 
     /// The assignee submits the fix with "after" photos.
-    pub fn submit(&mut self, after: Vec<PhotoHash>, note: Option<String>) -> Result<(), RectificationError> {
+    pub fn submit(
+        &mut self,
+        after: Vec<PhotoHash>,
+        note: Option<String>,
+    ) -> Result<(), RectificationError> {
         match self.state {
             RectificationState::Open | RectificationState::Overdue => {}
-            from => return Err(RectificationError::NotAllowed { action: "submit", from }),
+            from => {
+                return Err(RectificationError::NotAllowed {
+                    action: "submit",
+                    from,
+                });
+            }
         }
         if after.is_empty() {
             return Err(RectificationError::AfterPhotoRequired);
@@ -421,12 +453,19 @@ impl RectificationOrder {
                 self.state = RectificationState::Verified;
                 Ok(())
             }
-            from => Err(RectificationError::NotAllowed { action: "verify", from }),
+            from => Err(RectificationError::NotAllowed {
+                action: "verify",
+                from,
+            }),
         }
     }
 
     /// The re-inspector sends it back; it is open again, or overdue if past due.
-    pub fn reject(&mut self, today: NaiveDate, note: Option<String>) -> Result<(), RectificationError> {
+    pub fn reject(
+        &mut self,
+        today: NaiveDate,
+        note: Option<String>,
+    ) -> Result<(), RectificationError> {
         match self.state {
             RectificationState::Submitted => {
                 self.state = RectificationState::Open;
@@ -434,7 +473,10 @@ impl RectificationOrder {
                 self.refresh_overdue(today);
                 Ok(())
             }
-            from => Err(RectificationError::NotAllowed { action: "reject", from }),
+            from => Err(RectificationError::NotAllowed {
+                action: "reject",
+                from,
+            }),
         }
     }
 }
@@ -453,7 +495,10 @@ mod tests {
             id: RectificationId::from_uuid(u(1)),
             inspection: InspectionId::from_uuid(u(2)),
             item_code: "HH_WHITE_LITTER".into(),
-            subject: Subject { kind: SubjectKind::Household, id: u(3) },
+            subject: Subject {
+                kind: SubjectKind::Household,
+                id: u(3),
+            },
             village: VillageId::from_uuid(u(4)),
             issued_by: PersonId::from_uuid(u(5)),
             assignee: PersonId::from_uuid(u(6)),
@@ -468,12 +513,25 @@ mod tests {
 
     #[test]
     fn photo_hashes_are_strict() {
-        assert!("A".repeat(64).parse::<PhotoHash>().is_err(), "upper case is refused");
-        assert!("a".repeat(63).parse::<PhotoHash>().is_err(), "short is refused");
-        assert!("../../etc/passwd".parse::<PhotoHash>().is_err(), "paths are refused");
-        let h: PhotoHash = serde_json::from_str(&format!("\"{}\"", "0".repeat(64))).expect("json accepts hex");
+        assert!(
+            "A".repeat(64).parse::<PhotoHash>().is_err(),
+            "upper case is refused"
+        );
+        assert!(
+            "a".repeat(63).parse::<PhotoHash>().is_err(),
+            "short is refused"
+        );
+        assert!(
+            "../../etc/passwd".parse::<PhotoHash>().is_err(),
+            "paths are refused"
+        );
+        let h: PhotoHash =
+            serde_json::from_str(&format!("\"{}\"", "0".repeat(64))).expect("json accepts hex");
         assert_eq!(h.as_str().len(), 64, "round trip");
-        assert!(serde_json::from_str::<PhotoHash>("\"zz\"").is_err(), "json refuses junk");
+        assert!(
+            serde_json::from_str::<PhotoHash>("\"zz\"").is_err(),
+            "json refuses junk"
+        );
     }
 
     #[test]
@@ -481,16 +539,35 @@ mod tests {
         let d = |day| NaiveDate::from_ymd_opt(2026, 11, day).expect("valid");
         let mut o = order(d(20));
         assert!(!o.refresh_overdue(d(20)), "due date itself is not overdue");
-        assert_eq!(o.verify(), Err(RectificationError::NotAllowed { action: "verify", from: RectificationState::Open }), "cannot verify before submitting");
-        assert_eq!(o.submit(vec![], None), Err(RectificationError::AfterPhotoRequired), "after photo required");
+        assert_eq!(
+            o.verify(),
+            Err(RectificationError::NotAllowed {
+                action: "verify",
+                from: RectificationState::Open
+            }),
+            "cannot verify before submitting"
+        );
+        assert_eq!(
+            o.submit(vec![], None),
+            Err(RectificationError::AfterPhotoRequired),
+            "after photo required"
+        );
         assert!(o.refresh_overdue(d(21)), "the day after due it is overdue");
-        o.submit(vec![hash('b')], Some("已清理".into())).expect("overdue can still be submitted");
+        o.submit(vec![hash('b')], Some("已清理".into()))
+            .expect("overdue can still be submitted");
         assert_eq!(o.state, RectificationState::Submitted, "submitted");
         o.reject(d(22), None).expect("re-inspector may send back");
-        assert_eq!(o.state, RectificationState::Overdue, "sent back after due: overdue again");
+        assert_eq!(
+            o.state,
+            RectificationState::Overdue,
+            "sent back after due: overdue again"
+        );
         o.submit(vec![hash('c')], None).expect("resubmit");
         o.verify().expect("verify");
         assert_eq!(o.state, RectificationState::Verified, "verified");
-        assert!(o.submit(vec![hash('d')], None).is_err(), "verified is final");
+        assert!(
+            o.submit(vec![hash('d')], None).is_err(),
+            "verified is final"
+        );
     }
 }

@@ -68,7 +68,11 @@ pub fn assess_fix(fix: &GeoFix, policy: &GeoPolicy) -> Result<(), Vec<FixProblem
     if fix.mock {
         problems.push(FixProblem::Mock);
     }
-    if problems.is_empty() { Ok(()) } else { Err(problems) }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems)
+    }
 }
 
 /// Great-circle distance in metres.
@@ -93,11 +97,19 @@ struct Local {
 impl Local {
     fn around(origin: GeoPoint) -> Self {
         let ky = EARTH_RADIUS_M * std::f64::consts::PI / 180.0;
-        Self { lat0: origin.lat, lon0: origin.lon, kx: ky * origin.lat.to_radians().cos(), ky }
+        Self {
+            lat0: origin.lat,
+            lon0: origin.lon,
+            kx: ky * origin.lat.to_radians().cos(),
+            ky,
+        }
     }
 
     fn xy(&self, p: GeoPoint) -> Coord {
-        Coord { x: (p.lon - self.lon0) * self.kx, y: (p.lat - self.lat0) * self.ky }
+        Coord {
+            x: (p.lon - self.lon0) * self.kx,
+            y: (p.lat - self.lat0) * self.ky,
+        }
     }
 
     fn line(&self, pts: &[GeoPoint]) -> LineString {
@@ -119,7 +131,11 @@ pub fn distance_to_zone_m(p: GeoPoint, zone: &ZoneGeometry) -> Option<f64> {
         ZoneGeometry::Polygon(pts) => {
             let ring = local.line(pts);
             let poly = Polygon::new(ring.clone(), vec![]);
-            if poly.contains(&xy) { 0.0 } else { Euclidean.distance(&xy, &ring) }
+            if poly.contains(&xy) {
+                0.0
+            } else {
+                Euclidean.distance(&xy, &ring)
+            }
         }
         ZoneGeometry::Line(pts) => Euclidean.distance(&xy, &local.line(pts)),
     })
@@ -143,7 +159,10 @@ fn samples(local: &Local, zone: &ZoneGeometry, step: f64) -> Vec<Coord> {
                 let n = (len / step).ceil().max(1.0) as usize;
                 for i in 0..n {
                     let t = i as f64 / n as f64;
-                    out.push(Coord { x: seg.start.x + seg.dx() * t, y: seg.start.y + seg.dy() * t });
+                    out.push(Coord {
+                        x: seg.start.x + seg.dx() * t,
+                        y: seg.start.y + seg.dy() * t,
+                    });
                 }
             }
             if let Some(last) = line.0.last() {
@@ -189,11 +208,15 @@ fn samples(local: &Local, zone: &ZoneGeometry, step: f64) -> Vec<Coord> {
 /// `policy.coverage_radius_m` of the trace, from 0.0 to 1.0. Trace points with a poor or
 /// invalid fix are left out.
 pub fn coverage(zone: &ZoneGeometry, trace: &[TracePoint], policy: &GeoPolicy) -> f64 {
-    let Some(origin) = first_point(zone) else { return 0.0 };
+    let Some(origin) = first_point(zone) else {
+        return 0.0;
+    };
     let local = Local::around(origin);
     let good: Vec<Coord> = trace
         .iter()
-        .filter(|t| t.point.is_valid() && t.accuracy_m.is_finite() && t.accuracy_m <= policy.max_accuracy_m)
+        .filter(|t| {
+            t.point.is_valid() && t.accuracy_m.is_finite() && t.accuracy_m <= policy.max_accuracy_m
+        })
         .map(|t| local.xy(t.point))
         .collect();
     if good.is_empty() {
@@ -207,7 +230,9 @@ pub fn coverage(zone: &ZoneGeometry, trace: &[TracePoint], policy: &GeoPolicy) -
     let r = policy.coverage_radius_m;
     let covered = if good.len() == 1 {
         let g = Point::from(good[0]);
-        pts.iter().filter(|c| Euclidean.distance(&Point::from(**c), &g) <= r).count()
+        pts.iter()
+            .filter(|c| Euclidean.distance(&Point::from(**c), &g) <= r)
+            .count()
     } else {
         let path = LineString::new(good);
         // Cheap bounding-box reject before the exact distance.
@@ -228,7 +253,11 @@ pub fn coverage(zone: &ZoneGeometry, trace: &[TracePoint], policy: &GeoPolicy) -
 
 /// The longest time the trace stayed within `policy.checkpoint_radius_m` of a checkpoint, and
 /// whether that meets the dwell threshold.
-pub fn checkpoint_dwell(checkpoint: GeoPoint, trace: &[TracePoint], policy: &GeoPolicy) -> (Duration, bool) {
+pub fn checkpoint_dwell(
+    checkpoint: GeoPoint,
+    trace: &[TracePoint],
+    policy: &GeoPolicy,
+) -> (Duration, bool) {
     let mut best = Duration::zero();
     let mut run_start = None;
     for t in trace {
@@ -251,7 +280,10 @@ mod tests {
 
     // A village road in 萍乡 area: 1 km due east from (27.6, 113.85).
     fn road() -> ZoneGeometry {
-        ZoneGeometry::Line(vec![GeoPoint::new(27.6, 113.85), GeoPoint::new(27.6, 113.86013)])
+        ZoneGeometry::Line(vec![
+            GeoPoint::new(27.6, 113.85),
+            GeoPoint::new(27.6, 113.86013),
+        ])
     }
 
     fn east(m: f64) -> GeoPoint {
@@ -269,7 +301,11 @@ mod tests {
         points
             .iter()
             .enumerate()
-            .map(|(i, p)| TracePoint { point: *p, accuracy_m: 8.0, at: t0 + Duration::seconds(i as i64 * every_s) })
+            .map(|(i, p)| TracePoint {
+                point: *p,
+                accuracy_m: 8.0,
+                at: t0 + Duration::seconds(i as i64 * every_s),
+            })
             .collect()
     }
 
@@ -286,10 +322,25 @@ mod tests {
 
     #[test]
     fn polygon_contains_and_buffers() {
-        let sq = ZoneGeometry::Polygon(vec![east(0.0), east(200.0), north_of(east(200.0), 200.0), north_of(east(0.0), 200.0)]);
-        assert_eq!(distance_to_zone_m(north_of(east(100.0), 100.0), &sq), Some(0.0), "centre is inside");
-        assert!(in_zone(north_of(east(100.0), 230.0), &sq, 50.0), "30 m outside, 50 m buffer");
-        assert!(!in_zone(north_of(east(100.0), 300.0), &sq, 50.0), "100 m outside");
+        let sq = ZoneGeometry::Polygon(vec![
+            east(0.0),
+            east(200.0),
+            north_of(east(200.0), 200.0),
+            north_of(east(0.0), 200.0),
+        ]);
+        assert_eq!(
+            distance_to_zone_m(north_of(east(100.0), 100.0), &sq),
+            Some(0.0),
+            "centre is inside"
+        );
+        assert!(
+            in_zone(north_of(east(100.0), 230.0), &sq, 50.0),
+            "30 m outside, 50 m buffer"
+        );
+        assert!(
+            !in_zone(north_of(east(100.0), 300.0), &sq, 50.0),
+            "100 m outside"
+        );
     }
 
     #[test]
@@ -298,14 +349,24 @@ mod tests {
         let walked: Vec<GeoPoint> = (0..=50).map(|i| east(i as f64 * 10.0)).collect();
         let c = coverage(&road(), &trace(&walked, 5), &policy);
         // Half the road plus the 25 m radius beyond the last point.
-        assert!((0.50..=0.55).contains(&c), "walked 500 m of 1 km, coverage {c}");
+        assert!(
+            (0.50..=0.55).contains(&c),
+            "walked 500 m of 1 km, coverage {c}"
+        );
         let full: Vec<GeoPoint> = (0..=100).map(|i| east(i as f64 * 10.0)).collect();
-        assert!(coverage(&road(), &trace(&full, 5), &policy) > 0.99, "walked it all");
+        assert!(
+            coverage(&road(), &trace(&full, 5), &policy) > 0.99,
+            "walked it all"
+        );
         let mut poor = trace(&full, 5);
         for t in &mut poor {
             t.accuracy_m = 150.0;
         }
-        assert_eq!(coverage(&road(), &poor, &policy), 0.0, "poor fixes prove nothing");
+        assert_eq!(
+            coverage(&road(), &poor, &policy),
+            0.0,
+            "poor fixes prove nothing"
+        );
     }
 
     #[test]
@@ -324,11 +385,36 @@ mod tests {
     #[test]
     fn fix_assessment() {
         let policy = GeoPolicy::default();
-        let fix = |lat, lon, acc, mock| GeoFix { point: GeoPoint::new(lat, lon), accuracy_m: acc, fix_time: None, mock };
-        assert_eq!(assess_fix(&fix(27.6, 113.85, 8.0, false), &policy), Ok(()), "good fix");
-        assert_eq!(assess_fix(&fix(0.0, 0.0, 0.0, false), &policy), Err(vec![FixProblem::NoFix]), "desktop stub");
-        assert_eq!(assess_fix(&fix(27.6, 113.85, 80.0, false), &policy), Err(vec![FixProblem::PoorAccuracy]), "poor");
-        assert_eq!(assess_fix(&fix(f64::NAN, 113.85, 8.0, true), &policy), Err(vec![FixProblem::OutOfRange, FixProblem::Mock]), "NaN and mock");
-        assert_eq!(assess_fix(&fix(95.0, 113.85, 8.0, false), &policy), Err(vec![FixProblem::OutOfRange]), "lat 95");
+        let fix = |lat, lon, acc, mock| GeoFix {
+            point: GeoPoint::new(lat, lon),
+            accuracy_m: acc,
+            fix_time: None,
+            mock,
+        };
+        assert_eq!(
+            assess_fix(&fix(27.6, 113.85, 8.0, false), &policy),
+            Ok(()),
+            "good fix"
+        );
+        assert_eq!(
+            assess_fix(&fix(0.0, 0.0, 0.0, false), &policy),
+            Err(vec![FixProblem::NoFix]),
+            "desktop stub"
+        );
+        assert_eq!(
+            assess_fix(&fix(27.6, 113.85, 80.0, false), &policy),
+            Err(vec![FixProblem::PoorAccuracy]),
+            "poor"
+        );
+        assert_eq!(
+            assess_fix(&fix(f64::NAN, 113.85, 8.0, true), &policy),
+            Err(vec![FixProblem::OutOfRange, FixProblem::Mock]),
+            "NaN and mock"
+        );
+        assert_eq!(
+            assess_fix(&fix(95.0, 113.85, 8.0, false), &policy),
+            Err(vec![FixProblem::OutOfRange]),
+            "lat 95"
+        );
     }
 }

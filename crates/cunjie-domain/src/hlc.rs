@@ -34,7 +34,11 @@ pub struct Hlc {
 impl Hlc {
     /// Builds an HLC, saturating the physical part at 48 bits.
     pub fn new(ms: u64, counter: u16, device: DeviceId) -> Self {
-        Self { ms: ms.min(MAX_HLC_MS), counter, device }
+        Self {
+            ms: ms.min(MAX_HLC_MS),
+            counter,
+            device,
+        }
     }
 
     /// The 64-bit packed form `ms << 16 | counter` (what is stored and sent).
@@ -44,7 +48,11 @@ impl Hlc {
 
     /// Unpacks the 64-bit form.
     pub fn from_packed(packed: u64, device: DeviceId) -> Self {
-        Self { ms: packed >> 16, counter: (packed & 0xFFFF) as u16, device }
+        Self {
+            ms: packed >> 16,
+            counter: (packed & 0xFFFF) as u16,
+            device,
+        }
     }
 }
 
@@ -72,13 +80,23 @@ pub struct HlcClock {
 impl HlcClock {
     /// A fresh clock for a device, with no learned offset.
     pub fn new(device: DeviceId) -> Self {
-        Self { device, last_ms: 0, last_counter: 0, offset_ms: 0 }
+        Self {
+            device,
+            last_ms: 0,
+            last_counter: 0,
+            offset_ms: 0,
+        }
     }
 
     /// Restores a clock from its last issued HLC and learned offset (after the app restarts).
     pub fn restore(device: DeviceId, last: u64, offset_ms: i64) -> Self {
         let last = Hlc::from_packed(last, device);
-        Self { device, last_ms: last.ms, last_counter: last.counter, offset_ms }
+        Self {
+            device,
+            last_ms: last.ms,
+            last_counter: last.counter,
+            offset_ms,
+        }
     }
 
     /// The learned offset between the server's clock and this device's, in milliseconds.
@@ -191,8 +209,14 @@ mod tests {
         clock.advance_ms(-86_400_000);
         let b = hlc.tick(&clock);
         let c = hlc.tick(&clock);
-        assert!(a < b && b < c, "HLC must keep increasing after the device clock went back a day");
-        assert_eq!(b.ms, a.ms, "physical part holds while the wall clock is behind");
+        assert!(
+            a < b && b < c,
+            "HLC must keep increasing after the device clock went back a day"
+        );
+        assert_eq!(
+            b.ms, a.ms,
+            "physical part holds while the wall clock is behind"
+        );
     }
 
     #[test]
@@ -202,7 +226,10 @@ mod tests {
         let remote = Hlc::new(clock.now_ms() as u64 + 5_000, 9, dev(2));
         hlc.observe(remote, &clock);
         let next = hlc.tick(&clock);
-        assert!(next > remote, "a local event after receiving must order after what was received");
+        assert!(
+            next > remote,
+            "a local event after receiving must order after what was received"
+        );
     }
 
     #[test]
@@ -211,7 +238,11 @@ mod tests {
         let mut hlc = HlcClock::restore(dev(1), ((clock.now_ms() as u64) << 16) | 0xFFFF, 0);
         let next = hlc.tick(&clock);
         assert_eq!(next.counter, 0, "counter wraps to zero");
-        assert_eq!(next.ms, clock.now_ms() as u64 + 1, "and the ms part carries");
+        assert_eq!(
+            next.ms,
+            clock.now_ms() as u64 + 1,
+            "and the ms part carries"
+        );
     }
 
     #[test]
@@ -219,7 +250,11 @@ mod tests {
         let clock = FakeClock::at(2026, 11, 22, 8, 0, 0);
         let mut hlc = HlcClock::new(dev(1));
         hlc.learn_offset(clock.now_ms() + 3_600_000, clock.now_ms());
-        assert_eq!(hlc.tick(&clock).ms as i64, clock.now_ms() + 3_600_000, "offset applied");
+        assert_eq!(
+            hlc.tick(&clock).ms as i64,
+            clock.now_ms() + 3_600_000,
+            "offset applied"
+        );
     }
 
     #[test]
@@ -242,7 +277,10 @@ mod tests {
             assert_eq!(c.clamped, want_clamped, "skew {skew}: clamped");
             assert_eq!(c.skew_flagged, want_flag, "skew {skew}: flagged");
             assert_eq!(c.skew_ms, skew, "skew {skew}: raw skew kept");
-            assert!(c.hlc.ms as i64 <= now + CLAMP_DELTA_MS, "skew {skew}: never beyond the cap");
+            assert!(
+                c.hlc.ms as i64 <= now + CLAMP_DELTA_MS,
+                "skew {skew}: never beyond the cap"
+            );
         }
     }
 

@@ -103,7 +103,9 @@ entity_id! {
 
 /// A string that is not a UUID was given where an id was expected.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{kind}: '{input}' is not a valid id (expected a UUID such as 0192f0c1-7c3a-7b2e-8f00-000000000001)")]
+#[error(
+    "{kind}: '{input}' is not a valid id (expected a UUID such as 0192f0c1-7c3a-7b2e-8f00-000000000001)"
+)]
 pub struct IdError {
     kind: &'static str,
     input: String,
@@ -129,12 +131,26 @@ struct GenState {
 impl<C: Clock> IdGen<C> {
     /// A generator whose random bits come from the operating system.
     pub fn new(clock: C) -> Self {
-        Self { clock, state: Mutex::new(GenState { last_ms: 0, counter: 0, seeded: None }) }
+        Self {
+            clock,
+            state: Mutex::new(GenState {
+                last_ms: 0,
+                counter: 0,
+                seeded: None,
+            }),
+        }
     }
 
     /// A deterministic generator for tests and benchmarks: the same seed and clock give the same ids.
     pub fn seeded(clock: C, seed: u64) -> Self {
-        Self { clock, state: Mutex::new(GenState { last_ms: 0, counter: 0, seeded: Some(seed) }) }
+        Self {
+            clock,
+            state: Mutex::new(GenState {
+                last_ms: 0,
+                counter: 0,
+                seeded: Some(seed),
+            }),
+        }
     }
 
     /// The next id as a bare UUID.
@@ -158,7 +174,9 @@ impl<C: Clock> IdGen<C> {
         let mut bytes = [0u8; 16];
         bytes[..6].copy_from_slice(&ms.to_be_bytes()[2..]);
         bytes[6..].copy_from_slice(&tail.to_be_bytes()[6..]);
-        uuid::Builder::from_custom_bytes(bytes).with_version(uuid::Version::SortRand).into_uuid()
+        uuid::Builder::from_custom_bytes(bytes)
+            .with_version(uuid::Version::SortRand)
+            .into_uuid()
     }
 
     /// The next id of a given entity type.
@@ -176,7 +194,10 @@ fn splitmix(mut x: u64) -> u64 {
 
 fn random_bytes() -> [u8; 16] {
     // uuid's v4 generator is the crate's own access to the OS random source.
-    #[expect(clippy::disallowed_methods, reason = "only as a source of random bits, not as an id")]
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "only as a source of random bits, not as an id"
+    )]
     let u = Uuid::new_v4();
     *u.as_bytes()
 }
@@ -195,7 +216,10 @@ mod tests {
         for step in [0, 0, 5, -60_000, 0, 1] {
             clock.advance_ms(step);
             let id: HouseholdId = ids.next();
-            assert!(id > prev, "ids from one generator must sort in creation order ({prev} then {id})");
+            assert!(
+                id > prev,
+                "ids from one generator must sort in creation order ({prev} then {id})"
+            );
             prev = id;
         }
     }
@@ -205,12 +229,21 @@ mod tests {
         let clock = FakeClock::at(2026, 11, 22, 8, 0, 0);
         let a = IdGen::seeded(&clock, 7);
         let b = IdGen::seeded(&clock, 7);
-        assert_eq!(a.next_uuid(), b.next_uuid(), "same seed and clock give the same ids");
+        assert_eq!(
+            a.next_uuid(),
+            b.next_uuid(),
+            "same seed and clock give the same ids"
+        );
     }
 
     #[test]
     fn parse_errors_name_the_kind() {
-        let err = "not-a-uuid".parse::<ZoneId>().expect_err("garbage must not parse");
-        assert!(err.to_string().contains("ZoneId"), "the error says which id: {err}");
+        let err = "not-a-uuid"
+            .parse::<ZoneId>()
+            .expect_err("garbage must not parse");
+        assert!(
+            err.to_string().contains("ZoneId"),
+            "the error says which id: {err}"
+        );
     }
 }

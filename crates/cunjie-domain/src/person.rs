@@ -38,7 +38,10 @@ impl Role {
 
     /// Whether this role may record inspections.
     pub fn inspects(self) -> bool {
-        matches!(self, Self::Inspector | Self::VillageSanitationOfficer | Self::TownshipAssessor)
+        matches!(
+            self,
+            Self::Inspector | Self::VillageSanitationOfficer | Self::TownshipAssessor
+        )
     }
 
     /// Whether this role walks cleaning rounds.
@@ -141,14 +144,25 @@ mod tests {
         assert!(a.covers_zone(zone, t(1)), "valid from its first instant");
         assert!(a.covers_zone(zone, t(14)), "valid inside");
         assert!(!a.covers_zone(zone, t(15)), "not valid at its end");
-        assert!(!a.covers_village(VillageId::from_uuid(Uuid::from_u128(9)), t(3)), "zones are not villages");
+        assert!(
+            !a.covers_village(VillageId::from_uuid(Uuid::from_u128(9)), t(3)),
+            "zones are not villages"
+        );
     }
 
     #[test]
     fn staffing_norm() {
-        assert_eq!(required_cleaners(0, 300), 1, "even an empty village has one cleaner");
+        assert_eq!(
+            required_cleaners(0, 300),
+            1,
+            "even an empty village has one cleaner"
+        );
         assert_eq!(required_cleaners(300, 300), 1, "300 residents: one");
         assert_eq!(required_cleaners(301, 300), 2, "301 residents: two");
-        assert_eq!(required_cleaners(6_900, 300), 23, "the 23 cleaners of 000:207");
+        assert_eq!(
+            required_cleaners(6_900, 300),
+            23,
+            "the 23 cleaners of 000:207"
+        );
     }
 }

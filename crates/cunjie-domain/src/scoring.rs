@@ -62,7 +62,9 @@ pub fn score_inspection(template: &Template, insp: &Inspection) -> InspectionSco
         if r.outcome != Outcome::Fail {
             continue;
         }
-        let Some(rule) = template.item(&r.item_code) else { continue };
+        let Some(rule) = template.item(&r.item_code) else {
+            continue;
+        };
         let count = if rule.count_unit == CountUnit::PerItem {
             1
         } else {
@@ -76,15 +78,28 @@ pub fn score_inspection(template: &Template, insp: &Inspection) -> InspectionSco
             }
             Critical::Whole => whole_vetoed = true,
         }
-        deductions.push(ItemDeduction { item_code: r.item_code.clone(), section: rule.section.clone(), count, amount });
+        deductions.push(ItemDeduction {
+            item_code: r.item_code.clone(),
+            section: rule.section.clone(),
+            count,
+            amount,
+        });
     }
     let sections: Vec<(String, Amount)> = template
         .sections
         .iter()
         .map(|s| {
-            let raw: Amount = deductions.iter().filter(|d| d.section == s.code).map(|d| d.amount).sum();
+            let raw: Amount = deductions
+                .iter()
+                .filter(|d| d.section == s.code)
+                .map(|d| d.amount)
+                .sum();
             let taken = match (template.unit, s.max_points) {
-                (ScoreUnit::Points, Some(max)) if whole_vetoed || section_vetoed.contains(&s.code) => max,
+                (ScoreUnit::Points, Some(max))
+                    if whole_vetoed || section_vetoed.contains(&s.code) =>
+                {
+                    max
+                }
                 (ScoreUnit::Points, Some(max)) => raw.min(max),
                 _ => raw,
             };
@@ -254,7 +269,13 @@ pub struct Scheme {
 }
 
 fn rule(code: &str, zh: &str, trigger: Trigger, effect: Effect, citation: &str) -> YuanRule {
-    YuanRule { code: code.into(), label_zh: zh.into(), trigger, effect, citation: citation.into() }
+    YuanRule {
+        code: code.into(),
+        label_zh: zh.into(),
+        trigger,
+        effect,
+        citation: citation.into(),
+    }
 }
 
 fn items(codes: &[&str]) -> Vec<String> {
@@ -264,7 +285,9 @@ fn items(codes: &[&str]) -> Vec<String> {
 impl Scheme {
     /// Scheme T: 镇对村月度考核 (000:135-169).
     pub fn township_monthly_yuan() -> Self {
-        let per = |yuan| Effect::PerUnit { amount: Amount::whole(yuan) };
+        let per = |yuan| Effect::PerUnit {
+            amount: Amount::whole(yuan),
+        };
         let seed = "000_6e692a62ab8c159b.txt";
         Self {
             code: "TOWNSHIP_MONTHLY_YUAN".into(),
@@ -278,14 +301,85 @@ impl Scheme {
                 recheck_first_day: 16,
                 recheck_last_day: 19,
                 rules: vec![
-                    rule("R-COMMEND", "县以上检查书面通报表彰", Trigger::Event { kind: ExternalEventKind::Commendation }, per(500), &format!("{seed}:159")),
-                    rule("P-EXPOSE", "明查暗访查出问题或媒体曝光", Trigger::Event { kind: ExternalEventKind::Exposure }, Effect::ForfeitSubsidy { cadre_pay_cut_pct: 50 }, &format!("{seed}:159")),
-                    rule("D-ROAD-PATROL", "公路沿线未坚持巡查捡拾白色垃圾", Trigger::ItemOccurrences { items: items(&["ROAD_PATROL_LAPSE"]) }, per(-10), &format!("{seed}:161")),
-                    rule("D-HH-ROADSIDE", "公路两旁农户杂物乱堆、畜禽乱养、家什乱摆、院坝不整洁", Trigger::Households { items: items(&["HH_CLUTTER", "HH_LIVESTOCK", "HH_UTENSILS", "HH_YARD_UNTIDY"]), roadside_only: true }, per(-5), &format!("{seed}:163")),
-                    rule("D-HH-WHITE", "农户房前屋后有白色垃圾", Trigger::Households { items: items(&["HH_WHITE_LITTER"]), roadside_only: false }, per(-5), &format!("{seed}:163")),
-                    rule("D-POOL", "垃圾收集池未及时清运、散落池外", Trigger::ItemOccurrences { items: items(&["POOL_OVERFLOW"]) }, per(-10), &format!("{seed}:165")),
-                    rule("D-DEMO-HH", "县道路沿线村五乱治理示范户不足5户", Trigger::DemoShortfall { required: 5 }, per(-5), &format!("{seed}:167")),
-                    rule("D-OFFICE", "村办公室周围环境不清洁", Trigger::ItemOccurrences { items: items(&["OFFICE_UNCLEAN"]) }, per(-10), &format!("{seed}:169")),
+                    rule(
+                        "R-COMMEND",
+                        "县以上检查书面通报表彰",
+                        Trigger::Event {
+                            kind: ExternalEventKind::Commendation,
+                        },
+                        per(500),
+                        &format!("{seed}:159"),
+                    ),
+                    rule(
+                        "P-EXPOSE",
+                        "明查暗访查出问题或媒体曝光",
+                        Trigger::Event {
+                            kind: ExternalEventKind::Exposure,
+                        },
+                        Effect::ForfeitSubsidy {
+                            cadre_pay_cut_pct: 50,
+                        },
+                        &format!("{seed}:159"),
+                    ),
+                    rule(
+                        "D-ROAD-PATROL",
+                        "公路沿线未坚持巡查捡拾白色垃圾",
+                        Trigger::ItemOccurrences {
+                            items: items(&["ROAD_PATROL_LAPSE"]),
+                        },
+                        per(-10),
+                        &format!("{seed}:161"),
+                    ),
+                    rule(
+                        "D-HH-ROADSIDE",
+                        "公路两旁农户杂物乱堆、畜禽乱养、家什乱摆、院坝不整洁",
+                        Trigger::Households {
+                            items: items(&[
+                                "HH_CLUTTER",
+                                "HH_LIVESTOCK",
+                                "HH_UTENSILS",
+                                "HH_YARD_UNTIDY",
+                            ]),
+                            roadside_only: true,
+                        },
+                        per(-5),
+                        &format!("{seed}:163"),
+                    ),
+                    rule(
+                        "D-HH-WHITE",
+                        "农户房前屋后有白色垃圾",
+                        Trigger::Households {
+                            items: items(&["HH_WHITE_LITTER"]),
+                            roadside_only: false,
+                        },
+                        per(-5),
+                        &format!("{seed}:163"),
+                    ),
+                    rule(
+                        "D-POOL",
+                        "垃圾收集池未及时清运、散落池外",
+                        Trigger::ItemOccurrences {
+                            items: items(&["POOL_OVERFLOW"]),
+                        },
+                        per(-10),
+                        &format!("{seed}:165"),
+                    ),
+                    rule(
+                        "D-DEMO-HH",
+                        "县道路沿线村五乱治理示范户不足5户",
+                        Trigger::DemoShortfall { required: 5 },
+                        per(-5),
+                        &format!("{seed}:167"),
+                    ),
+                    rule(
+                        "D-OFFICE",
+                        "村办公室周围环境不清洁",
+                        Trigger::ItemOccurrences {
+                            items: items(&["OFFICE_UNCLEAN"]),
+                        },
+                        per(-10),
+                        &format!("{seed}:169"),
+                    ),
                 ],
             }),
         }
@@ -402,18 +496,33 @@ pub fn score_village_month(scheme: &YuanScheme, m: &VillageMonth<'_>) -> Village
                         *per_item.entry(&r.item_code).or_default() += r.count.max(1);
                     }
                 }
-                (per_item.values().sum(), per_item.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())
+                (
+                    per_item.values().sum(),
+                    per_item
+                        .into_iter()
+                        .map(|(k, v)| (k.to_owned(), v))
+                        .collect(),
+                )
             }
-            Trigger::Households { items, roadside_only } => {
+            Trigger::Households {
+                items,
+                roadside_only,
+            } => {
                 let mut units = 0;
                 let mut per_item: BTreeMap<String, u32> = BTreeMap::new();
                 for insp in m.inspections {
                     let hh = HouseholdId::from_uuid(insp.subject.id);
-                    let Some(household) = m.households.get(&hh) else { continue };
+                    let Some(household) = m.households.get(&hh) else {
+                        continue;
+                    };
                     if *roadside_only && !household.roadside {
                         continue;
                     }
-                    let failed: Vec<&str> = insp.failures().map(|r| r.item_code.as_str()).filter(|c| items.iter().any(|i| i == c)).collect();
+                    let failed: Vec<&str> = insp
+                        .failures()
+                        .map(|r| r.item_code.as_str())
+                        .filter(|c| items.iter().any(|i| i == c))
+                        .collect();
                     if let Some(first) = failed.first() {
                         units += 1;
                         // Attribute the household's unit to the first failed item listed.
@@ -423,7 +532,11 @@ pub fn score_village_month(scheme: &YuanScheme, m: &VillageMonth<'_>) -> Village
                 (units, per_item.into_iter().collect())
             }
             Trigger::DemoShortfall { required } => {
-                let short = if m.village.along_county_road { required.saturating_sub(m.demo_households) } else { 0 };
+                let short = if m.village.along_county_road {
+                    required.saturating_sub(m.demo_households)
+                } else {
+                    0
+                };
                 (short, vec![("DEMO_HH_SHORTFALL".to_owned(), short)])
             }
             Trigger::Event { kind } => {
@@ -447,10 +560,22 @@ pub fn score_village_month(scheme: &YuanScheme, m: &VillageMonth<'_>) -> Village
                 -scheme.base_subsidy
             }
         };
-        applied.push(RuleApplied { rule: rule.code.clone(), units, amount });
+        applied.push(RuleApplied {
+            rule: rule.code.clone(),
+            units,
+            amount,
+        });
     }
-    let deductions: Amount = applied.iter().filter(|a| a.amount < Amount::ZERO).map(|a| a.amount).sum();
-    let rewards: Amount = applied.iter().filter(|a| a.amount > Amount::ZERO).map(|a| a.amount).sum();
+    let deductions: Amount = applied
+        .iter()
+        .filter(|a| a.amount < Amount::ZERO)
+        .map(|a| a.amount)
+        .sum();
+    let rewards: Amount = applied
+        .iter()
+        .filter(|a| a.amount > Amount::ZERO)
+        .map(|a| a.amount)
+        .sum();
     // The forfeit is already inside `deductions` as minus the base.
     let net = scheme.base_subsidy + rewards + deductions;
     VillageMonthScore {
@@ -487,7 +612,11 @@ pub fn rank<K: Ord + Clone>(scores: &[(K, Amount)]) -> Vec<Ranked<K>> {
             Some(prev) if prev.score == *s => prev.rank,
             _ => u32::try_from(i + 1).unwrap_or(u32::MAX),
         };
-        out.push(Ranked { key: k.clone(), score: *s, rank });
+        out.push(Ranked {
+            key: k.clone(),
+            score: *s,
+            rank,
+        });
     }
     out
 }
@@ -527,7 +656,12 @@ pub struct HalfYearScore {
 pub fn score_half_year(scheme: &PointsScheme, input: &HalfYearInput) -> HalfYearScore {
     let clamp = |a: Amount| a.max(Amount::ZERO).min(scheme.full);
     let mut checks: Vec<Amount> = input.checks.iter().map(|a| clamp(*a)).collect();
-    checks.resize(usize::try_from(scheme.checks).unwrap_or(3).max(checks.len()), Amount::ZERO);
+    checks.resize(
+        usize::try_from(scheme.checks)
+            .unwrap_or(3)
+            .max(checks.len()),
+        Amount::ZERO,
+    );
     let checks_mean = Amount::mean(&checks);
     let checks_part = checks_mean.percent(scheme.checks_pct);
     let tasks_part = clamp(input.tasks).percent(scheme.tasks_pct);
@@ -567,7 +701,10 @@ pub fn escalation(consecutive: u32) -> Option<EscalationStep> {
 /// Rewards for a ranked half-year: first gets the reward, last pays the penalty. When several
 /// share first or last place the amount is split between them evenly (decision on open
 /// question 16); with one township nothing moves.
-pub fn settle_half_year(scheme: &PointsScheme, ranked: &[Ranked<TownshipId>]) -> Vec<(TownshipId, Amount)> {
+pub fn settle_half_year(
+    scheme: &PointsScheme,
+    ranked: &[Ranked<TownshipId>],
+) -> Vec<(TownshipId, Amount)> {
     if ranked.len() < 2 {
         return ranked.iter().map(|r| (r.key, Amount::ZERO)).collect();
     }
@@ -603,7 +740,12 @@ mod tests {
         "cd".repeat(32).parse().expect("hex")
     }
 
-    fn inspection(t: &Template, subject: Subject, village: VillageId, fails: &[(&str, u32)]) -> Inspection {
+    fn inspection(
+        t: &Template,
+        subject: Subject,
+        village: VillageId,
+        fails: &[(&str, u32)],
+    ) -> Inspection {
         let mut insp = Inspection {
             id: InspectionId::from_uuid(Uuid::from_u128(subject.id.as_u128() ^ 0xFF)),
             template: t.reference(),
@@ -615,7 +757,11 @@ mod tests {
             started_at: DateTime::from_timestamp(1_790_000_000, 0).expect("valid"),
             submitted_at: None,
             fix: None,
-            results: t.items.iter().map(|i| ItemResult::pass(&i.item_code)).collect(),
+            results: t
+                .items
+                .iter()
+                .map(|i| ItemResult::pass(&i.item_code))
+                .collect(),
             note: None,
             supersedes: None,
             status: FactStatus::Submitted,
@@ -655,7 +801,10 @@ mod tests {
     #[test]
     fn household_points_table() {
         let t = presets::household_sanbao();
-        let hh = Subject { kind: SubjectKind::Household, id: Uuid::from_u128(10) };
+        let hh = Subject {
+            kind: SubjectKind::Household,
+            id: Uuid::from_u128(10),
+        };
         let v = VillageId::from_uuid(Uuid::from_u128(1));
         // (failed items, expected score)
         let cases: &[(&[(&str, u32)], i64)] = &[
@@ -665,7 +814,23 @@ mod tests {
             // Per-item rules ignore the count: three heaps of clutter are one failure.
             (&[("HH_CLUTTER", 3)], 92),
             // Everything fails: 100 − 44 − 46 − 10.
-            (&[("HH_WHITE_LITTER", 1), ("HH_SEWAGE", 1), ("HH_TOILET", 1), ("HH_NOT_SORTING", 1), ("HH_NO_TEMP_SPOT", 1), ("HH_CLUTTER", 1), ("HH_UTENSILS", 1), ("HH_YARD_UNTIDY", 1), ("HH_FIREWOOD", 1), ("HH_MANURE", 1), ("HH_WEEDS", 1), ("HH_LIVESTOCK", 1)], 0),
+            (
+                &[
+                    ("HH_WHITE_LITTER", 1),
+                    ("HH_SEWAGE", 1),
+                    ("HH_TOILET", 1),
+                    ("HH_NOT_SORTING", 1),
+                    ("HH_NO_TEMP_SPOT", 1),
+                    ("HH_CLUTTER", 1),
+                    ("HH_UTENSILS", 1),
+                    ("HH_YARD_UNTIDY", 1),
+                    ("HH_FIREWOOD", 1),
+                    ("HH_MANURE", 1),
+                    ("HH_WEEDS", 1),
+                    ("HH_LIVESTOCK", 1),
+                ],
+                0,
+            ),
         ];
         for (fails, want) in cases {
             let s = score_inspection(&t, &inspection(&t, hh, v, fails));
@@ -676,101 +841,263 @@ mod tests {
     #[test]
     fn caps_and_vetoes() {
         let mut t = presets::household_sanbao();
-        let hh = Subject { kind: SubjectKind::Household, id: Uuid::from_u128(10) };
+        let hh = Subject {
+            kind: SubjectKind::Household,
+            id: Uuid::from_u128(10),
+        };
         let v = VillageId::from_uuid(Uuid::from_u128(1));
-        t.items.iter_mut().for_each(|i| i.deduction = Amount::whole(30));
-        let s = score_inspection(&t, &inspection(&t, hh, v, &[("HH_WHITE_LITTER", 1), ("HH_SEWAGE", 1)]));
+        t.items
+            .iter_mut()
+            .for_each(|i| i.deduction = Amount::whole(30));
+        let s = score_inspection(
+            &t,
+            &inspection(&t, hh, v, &[("HH_WHITE_LITTER", 1), ("HH_SEWAGE", 1)]),
+        );
         assert_eq!(s.score, Amount::whole(56), "包卫生 capped at its 44 points");
 
         let mut t = presets::household_sanbao();
         t.items[1].critical = Critical::Whole;
         let s = score_inspection(&t, &inspection(&t, hh, v, &[("HH_SEWAGE", 1)]));
-        assert_eq!((s.score, s.vetoed), (Amount::ZERO, true), "一票否决 zeroes the whole");
+        assert_eq!(
+            (s.score, s.vetoed),
+            (Amount::ZERO, true),
+            "一票否决 zeroes the whole"
+        );
 
         let mut t = presets::household_sanbao();
         t.items[1].critical = Critical::Section;
         let s = score_inspection(&t, &inspection(&t, hh, v, &[("HH_SEWAGE", 1)]));
-        assert_eq!(s.score, Amount::whole(56), "section veto takes the whole 44 of 包卫生");
+        assert_eq!(
+            s.score,
+            Amount::whole(56),
+            "section veto takes the whole 44 of 包卫生"
+        );
 
         let mut t = presets::household_sanbao();
         t.items[0].weight_pct = 150;
         let s = score_inspection(&t, &inspection(&t, hh, v, &[("HH_WHITE_LITTER", 1)]));
-        assert_eq!(s.score, Amount::whole(85), "weight 150 % turns −10 into −15");
+        assert_eq!(
+            s.score,
+            Amount::whole(85),
+            "weight 150 % turns −10 into −15"
+        );
     }
 
     #[test]
     fn village_recheck_in_yuan() {
         let t = presets::village_recheck();
         let v = village(true);
-        let subj = Subject { kind: SubjectKind::AdminVillage, id: *v.id.as_uuid() };
-        let s = score_inspection(&t, &inspection(&t, subj, v.id, &[("ROAD_PATROL_LAPSE", 2), ("POOL_OVERFLOW", 1), ("OFFICE_UNCLEAN", 1)]));
+        let subj = Subject {
+            kind: SubjectKind::AdminVillage,
+            id: *v.id.as_uuid(),
+        };
+        let s = score_inspection(
+            &t,
+            &inspection(
+                &t,
+                subj,
+                v.id,
+                &[
+                    ("ROAD_PATROL_LAPSE", 2),
+                    ("POOL_OVERFLOW", 1),
+                    ("OFFICE_UNCLEAN", 1),
+                ],
+            ),
+        );
         assert_eq!(s.score, Amount::whole(-40), "2×10 + 10 + 10 yuan");
     }
 
     /// The worked month of 000:159-169: every rule of Scheme T at the seed's rates.
     #[test]
     fn scheme_t_worked_month() {
-        let Scheme { kind: SchemeKind::Yuan(mut scheme), .. } = Scheme::township_monthly_yuan() else { panic!("T is yuan") };
+        let Scheme {
+            kind: SchemeKind::Yuan(mut scheme),
+            ..
+        } = Scheme::township_monthly_yuan()
+        else {
+            panic!("T is yuan")
+        };
         scheme.base_subsidy = Amount::whole(1_000);
         let v = village(true);
         let recheck = presets::village_recheck();
         let hht = presets::household_sanbao();
-        let vsubj = Subject { kind: SubjectKind::AdminVillage, id: *v.id.as_uuid() };
-        let households: BTreeMap<HouseholdId, Household> = [household(101, true), household(102, true), household(103, true), household(104, false)].into_iter().map(|h| (h.id, h)).collect();
-        let hs = |n: u128| Subject { kind: SubjectKind::Household, id: Uuid::from_u128(n) };
+        let vsubj = Subject {
+            kind: SubjectKind::AdminVillage,
+            id: *v.id.as_uuid(),
+        };
+        let households: BTreeMap<HouseholdId, Household> = [
+            household(101, true),
+            household(102, true),
+            household(103, true),
+            household(104, false),
+        ]
+        .into_iter()
+        .map(|h| (h.id, h))
+        .collect();
+        let hs = |n: u128| Subject {
+            kind: SubjectKind::Household,
+            id: Uuid::from_u128(n),
+        };
         let inspections = vec![
             // Two patrol lapses, one pool overflow, the office unclean once.
-            inspection(&recheck, vsubj, v.id, &[("ROAD_PATROL_LAPSE", 2), ("POOL_OVERFLOW", 1), ("OFFICE_UNCLEAN", 1)]),
+            inspection(
+                &recheck,
+                vsubj,
+                v.id,
+                &[
+                    ("ROAD_PATROL_LAPSE", 2),
+                    ("POOL_OVERFLOW", 1),
+                    ("OFFICE_UNCLEAN", 1),
+                ],
+            ),
             // Roadside household with two of the four conditions: one household, −5.
-            inspection(&hht, hs(101), v.id, &[("HH_CLUTTER", 1), ("HH_LIVESTOCK", 1)]),
+            inspection(
+                &hht,
+                hs(101),
+                v.id,
+                &[("HH_CLUTTER", 1), ("HH_LIVESTOCK", 1)],
+            ),
             // Roadside household with clutter and white litter: −5 and −5 (the rules stack).
-            inspection(&hht, hs(102), v.id, &[("HH_YARD_UNTIDY", 1), ("HH_WHITE_LITTER", 1)]),
+            inspection(
+                &hht,
+                hs(102),
+                v.id,
+                &[("HH_YARD_UNTIDY", 1), ("HH_WHITE_LITTER", 1)],
+            ),
             // Clean roadside household.
             inspection(&hht, hs(103), v.id, &[]),
             // Inland household: clutter is not charged (roadside only), white litter is.
-            inspection(&hht, hs(104), v.id, &[("HH_CLUTTER", 1), ("HH_WHITE_LITTER", 1)]),
+            inspection(
+                &hht,
+                hs(104),
+                v.id,
+                &[("HH_CLUTTER", 1), ("HH_WHITE_LITTER", 1)],
+            ),
         ];
-        let events = [ExternalEvent { kind: ExternalEventKind::Commendation, date: NaiveDate::from_ymd_opt(2026, 11, 8).expect("valid"), doc_ref: "萍县整治办〔2026〕12号".into() }];
-        let month = VillageMonth { village: &v, inspections: &inspections, households: &households, demo_households: 3, events: &events };
+        let events = [ExternalEvent {
+            kind: ExternalEventKind::Commendation,
+            date: NaiveDate::from_ymd_opt(2026, 11, 8).expect("valid"),
+            doc_ref: "萍县整治办〔2026〕12号".into(),
+        }];
+        let month = VillageMonth {
+            village: &v,
+            inspections: &inspections,
+            households: &households,
+            demo_households: 3,
+            events: &events,
+        };
         let s = score_village_month(&scheme, &month);
-        let by_rule: BTreeMap<&str, (u32, Amount)> = s.applied.iter().map(|a| (a.rule.as_str(), (a.units, a.amount))).collect();
-        assert_eq!(by_rule["R-COMMEND"], (1, Amount::whole(500)), "+500 per commendation");
-        assert_eq!(by_rule["D-ROAD-PATROL"], (2, Amount::whole(-20)), "−10 per lapse");
-        assert_eq!(by_rule["D-HH-ROADSIDE"], (2, Amount::whole(-10)), "−5 per roadside household");
-        assert_eq!(by_rule["D-HH-WHITE"], (2, Amount::whole(-10)), "−5 per household with white litter");
+        let by_rule: BTreeMap<&str, (u32, Amount)> = s
+            .applied
+            .iter()
+            .map(|a| (a.rule.as_str(), (a.units, a.amount)))
+            .collect();
+        assert_eq!(
+            by_rule["R-COMMEND"],
+            (1, Amount::whole(500)),
+            "+500 per commendation"
+        );
+        assert_eq!(
+            by_rule["D-ROAD-PATROL"],
+            (2, Amount::whole(-20)),
+            "−10 per lapse"
+        );
+        assert_eq!(
+            by_rule["D-HH-ROADSIDE"],
+            (2, Amount::whole(-10)),
+            "−5 per roadside household"
+        );
+        assert_eq!(
+            by_rule["D-HH-WHITE"],
+            (2, Amount::whole(-10)),
+            "−5 per household with white litter"
+        );
         assert_eq!(by_rule["D-POOL"], (1, Amount::whole(-10)), "−10 per pool");
-        assert_eq!(by_rule["D-DEMO-HH"], (2, Amount::whole(-10)), "two model households short");
+        assert_eq!(
+            by_rule["D-DEMO-HH"],
+            (2, Amount::whole(-10)),
+            "two model households short"
+        );
         assert_eq!(by_rule["D-OFFICE"], (1, Amount::whole(-10)), "−10 per time");
         assert_eq!(s.deductions, Amount::whole(-70), "total deductions");
         assert_eq!(s.net, Amount::whole(1_430), "1000 + 500 − 70");
         assert_eq!(s.by_item["HH_WHITE_LITTER"], Amount::whole(-10), "by item");
-        assert_eq!(s.by_item["ROAD_PATROL_LAPSE"], Amount::whole(-20), "by item");
+        assert_eq!(
+            s.by_item["ROAD_PATROL_LAPSE"],
+            Amount::whole(-20),
+            "by item"
+        );
 
         // Exposure: the month's subsidy is gone and cadres lose half their performance pay.
-        let events = [ExternalEvent { kind: ExternalEventKind::Exposure, date: NaiveDate::from_ymd_opt(2026, 11, 9).expect("valid"), doc_ref: "市暗访通报".into() }];
-        let exposed = score_village_month(&scheme, &VillageMonth { events: &events, ..month.clone() });
+        let events = [ExternalEvent {
+            kind: ExternalEventKind::Exposure,
+            date: NaiveDate::from_ymd_opt(2026, 11, 9).expect("valid"),
+            doc_ref: "市暗访通报".into(),
+        }];
+        let exposed = score_village_month(
+            &scheme,
+            &VillageMonth {
+                events: &events,
+                ..month.clone()
+            },
+        );
         assert!(exposed.subsidy_forfeited, "subsidy forfeited");
         assert_eq!(exposed.cadre_pay_cut_pct, 50, "cadres lose 50 %");
-        assert_eq!(exposed.net, Amount::whole(-70), "nothing left of the base, deductions still listed");
+        assert_eq!(
+            exposed.net,
+            Amount::whole(-70),
+            "nothing left of the base, deductions still listed"
+        );
 
         // A village off the county road owes no model households.
         let inland = village(false);
-        let s = score_village_month(&scheme, &VillageMonth { village: &inland, events: &[], ..month });
-        assert!(!s.applied.iter().any(|a| a.rule == "D-DEMO-HH"), "no shortfall off the county road");
+        let s = score_village_month(
+            &scheme,
+            &VillageMonth {
+                village: &inland,
+                events: &[],
+                ..month
+            },
+        );
+        assert!(
+            !s.applied.iter().any(|a| a.rule == "D-DEMO-HH"),
+            "no shortfall off the county road"
+        );
     }
 
     #[test]
     fn scheme_t_windows() {
-        let Scheme { kind: SchemeKind::Yuan(t), .. } = Scheme::township_monthly_yuan() else { panic!("T is yuan") };
+        let Scheme {
+            kind: SchemeKind::Yuan(t),
+            ..
+        } = Scheme::township_monthly_yuan()
+        else {
+            panic!("T is yuan")
+        };
         let d = |day| NaiveDate::from_ymd_opt(2026, 11, day).expect("valid");
-        assert!(t.self_eval_on_time(d(15)) && !t.self_eval_on_time(d(16)), "16日前 means by the 15th");
-        assert!(!t.in_recheck_window(d(15)) && t.in_recheck_window(d(16)) && t.in_recheck_window(d(19)) && !t.in_recheck_window(d(20)), "16th–19th");
+        assert!(
+            t.self_eval_on_time(d(15)) && !t.self_eval_on_time(d(16)),
+            "16日前 means by the 15th"
+        );
+        assert!(
+            !t.in_recheck_window(d(15))
+                && t.in_recheck_window(d(16))
+                && t.in_recheck_window(d(19))
+                && !t.in_recheck_window(d(20)),
+            "16th–19th"
+        );
     }
 
     /// Scheme C: half-year = 70 % × mean of three checks + 20 % tasks + 10 % satisfaction.
     #[test]
     fn scheme_c_worked_half_year() {
-        let Scheme { kind: SchemeKind::Points(c), .. } = Scheme::county_halfyear_100() else { panic!("C is points") };
+        let Scheme {
+            kind: SchemeKind::Points(c),
+            ..
+        } = Scheme::county_halfyear_100()
+        else {
+            panic!("C is points")
+        };
         let t = |n| TownshipId::from_uuid(Uuid::from_u128(n));
         let a = |n| Amount::whole(n);
         // (checks, tasks, satisfaction, expected total in hundredths)
@@ -784,24 +1111,63 @@ mod tests {
             (vec![a(120), a(-5), a(90)], a(100), a(100), 7433),
         ];
         for (i, (checks, tasks, sat, want)) in cases.into_iter().enumerate() {
-            let s = score_half_year(&c, &HalfYearInput { township: t(i as u128), checks: checks.clone(), tasks, satisfaction: sat });
+            let s = score_half_year(
+                &c,
+                &HalfYearInput {
+                    township: t(i as u128),
+                    checks: checks.clone(),
+                    tasks,
+                    satisfaction: sat,
+                },
+            );
             assert_eq!(s.total, Amount(want), "case {i}: checks {checks:?}");
         }
     }
 
     #[test]
     fn scheme_c_settlement_and_escalation() {
-        let Scheme { kind: SchemeKind::Points(c), .. } = Scheme::county_halfyear_100() else { panic!("C is points") };
+        let Scheme {
+            kind: SchemeKind::Points(c),
+            ..
+        } = Scheme::county_halfyear_100()
+        else {
+            panic!("C is points")
+        };
         let t = |n| TownshipId::from_uuid(Uuid::from_u128(n));
-        let ranked = rank(&[(t(1), Amount(8550)), (t(2), Amount(9100)), (t(3), Amount(7000)), (t(4), Amount(8550))]);
-        assert_eq!(ranked.iter().map(|r| r.rank).collect::<Vec<_>>(), vec![1, 2, 2, 4], "ties share a rank");
+        let ranked = rank(&[
+            (t(1), Amount(8550)),
+            (t(2), Amount(9100)),
+            (t(3), Amount(7000)),
+            (t(4), Amount(8550)),
+        ]);
+        assert_eq!(
+            ranked.iter().map(|r| r.rank).collect::<Vec<_>>(),
+            vec![1, 2, 2, 4],
+            "ties share a rank"
+        );
         let money: BTreeMap<_, _> = settle_half_year(&c, &ranked).into_iter().collect();
         assert_eq!(money[&t(2)], Amount::whole(50_000), "first gets 50,000");
         assert_eq!(money[&t(3)], Amount::whole(-50_000), "last pays 50,000");
-        assert_eq!(money.values().copied().sum::<Amount>(), Amount::ZERO, "the money moves from last to first");
-        assert_eq!(escalation(1), Some(EscalationStep::Statement), "first time last");
-        assert_eq!(escalation(2), Some(EscalationStep::Interview), "second time in a row");
-        assert_eq!(escalation(5), Some(EscalationStep::Accountability), "third or more");
+        assert_eq!(
+            money.values().copied().sum::<Amount>(),
+            Amount::ZERO,
+            "the money moves from last to first"
+        );
+        assert_eq!(
+            escalation(1),
+            Some(EscalationStep::Statement),
+            "first time last"
+        );
+        assert_eq!(
+            escalation(2),
+            Some(EscalationStep::Interview),
+            "second time in a row"
+        );
+        assert_eq!(
+            escalation(5),
+            Some(EscalationStep::Accountability),
+            "third or more"
+        );
     }
 
     #[test]

@@ -149,7 +149,9 @@ pub enum TemplateError {
     #[error("item {0} is not in the standards catalog; pick an item the catalog has")]
     UnknownItem(String),
     /// An item does not apply to the template's subject kind.
-    #[error("item {item} does not apply to {subject:?}; choose a template for the right subject or another item")]
+    #[error(
+        "item {item} does not apply to {subject:?}; choose a template for the right subject or another item"
+    )]
     WrongSubject {
         /// Item code.
         item: String,
@@ -183,7 +185,10 @@ pub enum TemplateError {
 impl Template {
     /// The reference inspections store.
     pub fn reference(&self) -> TemplateRef {
-        TemplateRef { id: self.id, version: self.version }
+        TemplateRef {
+            id: self.id,
+            version: self.version,
+        }
     }
 
     /// An item of this template by code.
@@ -221,7 +226,10 @@ impl Template {
         if self.unit == ScoreUnit::Points {
             let sum: Amount = self.sections.iter().filter_map(|s| s.max_points).sum();
             if sum != self.full_score {
-                return Err(TemplateError::FullScoreMismatch { sections: sum, full: self.full_score });
+                return Err(TemplateError::FullScoreMismatch {
+                    sections: sum,
+                    full: self.full_score,
+                });
             }
         }
         Ok(())
@@ -229,7 +237,10 @@ impl Template {
 
     /// The next version of this template, for editing: same id, version + 1.
     pub fn next_version(&self) -> Template {
-        Template { version: self.version + 1, ..self.clone() }
+        Template {
+            version: self.version + 1,
+            ..self.clone()
+        }
     }
 }
 
@@ -346,9 +357,17 @@ mod tests {
     #[test]
     fn presets_pass_their_own_checks() {
         let catalog = Catalog::builtin();
-        presets::household_sanbao().check(catalog).expect("household preset is valid");
-        presets::village_recheck().check(catalog).expect("village preset is valid");
-        assert_eq!(presets::household_sanbao().items.len(), 12, "the benchmark's 12-item check");
+        presets::household_sanbao()
+            .check(catalog)
+            .expect("household preset is valid");
+        presets::village_recheck()
+            .check(catalog)
+            .expect("village preset is valid");
+        assert_eq!(
+            presets::household_sanbao().items.len(),
+            12,
+            "the benchmark's 12-item check"
+        );
     }
 
     #[test]
@@ -356,21 +375,41 @@ mod tests {
         let catalog = Catalog::builtin();
         let mut t = presets::household_sanbao();
         t.items[0].item_code = "NO_SUCH_ITEM".into();
-        assert_eq!(t.check(catalog), Err(TemplateError::UnknownItem("NO_SUCH_ITEM".into())), "unknown item");
+        assert_eq!(
+            t.check(catalog),
+            Err(TemplateError::UnknownItem("NO_SUCH_ITEM".into())),
+            "unknown item"
+        );
 
         let mut t = presets::household_sanbao();
         t.items[1].item_code = t.items[0].item_code.clone();
-        assert!(matches!(t.check(catalog), Err(TemplateError::DuplicateItem(_))), "duplicate item");
+        assert!(
+            matches!(t.check(catalog), Err(TemplateError::DuplicateItem(_))),
+            "duplicate item"
+        );
 
         let mut t = presets::household_sanbao();
         t.items.push(presets::village_recheck().items[0].clone());
-        assert!(matches!(t.check(catalog), Err(TemplateError::WrongSubject { .. })), "village item on a household");
+        assert!(
+            matches!(t.check(catalog), Err(TemplateError::WrongSubject { .. })),
+            "village item on a household"
+        );
 
         let mut t = presets::household_sanbao();
         t.sections[0].max_points = Some(Amount::whole(50));
-        assert!(matches!(t.check(catalog), Err(TemplateError::FullScoreMismatch { .. })), "sections must add up");
+        assert!(
+            matches!(
+                t.check(catalog),
+                Err(TemplateError::FullScoreMismatch { .. })
+            ),
+            "sections must add up"
+        );
 
         let t = presets::household_sanbao().next_version();
-        assert_eq!((t.id, t.version), (presets::HOUSEHOLD_SANBAO_ID, 2), "editing makes version 2 of the same template");
+        assert_eq!(
+            (t.id, t.version),
+            (presets::HOUSEHOLD_SANBAO_ID, 2),
+            "editing makes version 2 of the same template"
+        );
     }
 }

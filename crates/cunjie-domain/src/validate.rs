@@ -71,11 +71,19 @@ pub struct Issue {
 
 impl Issue {
     fn blocking(code: IssueCode, item: Option<&str>) -> Self {
-        Self { code, severity: Severity::Blocking, item_code: item.map(str::to_owned) }
+        Self {
+            code,
+            severity: Severity::Blocking,
+            item_code: item.map(str::to_owned),
+        }
     }
 
     fn warning(code: IssueCode, item: Option<&str>) -> Self {
-        Self { code, severity: Severity::Warning, item_code: item.map(str::to_owned) }
+        Self {
+            code,
+            severity: Severity::Warning,
+            item_code: item.map(str::to_owned),
+        }
     }
 
     /// What to tell the person, in Chinese.
@@ -103,7 +111,9 @@ impl Issue {
     pub fn message_en(&self) -> String {
         let item = self.item_code.as_deref().unwrap_or("");
         match self.code {
-            IssueCode::TemplateMismatch => "Filled against another checklist version; fill it in again".into(),
+            IssueCode::TemplateMismatch => {
+                "Filled against another checklist version; fill it in again".into()
+            }
             IssueCode::Unanswered => format!("{item} not checked yet: pass, fail or N/A"),
             IssueCode::UnknownItem => format!("{item} is not on this checklist"),
             IssueCode::DuplicateAnswer => format!("{item} answered twice"),
@@ -112,7 +122,9 @@ impl Issue {
             IssueCode::NoteRequired => format!("{item} failed: add a note"),
             IssueCode::CountRequired => format!("{item} failed: enter how many"),
             IssueCode::NoLocation => "No GPS fix; the record will be flagged".into(),
-            IssueCode::UntrustedLocation => "GPS fix not trusted (poor accuracy or mock); flagged".into(),
+            IssueCode::UntrustedLocation => {
+                "GPS fix not trusted (poor accuracy or mock); flagged".into()
+            }
             IssueCode::EmptyTrace => "This round has no trace".into(),
             IssueCode::RoundNotFinished => "Round not finished yet".into(),
             IssueCode::UnknownProblemType => format!("Problem type {item} is not valid"),
@@ -140,7 +152,11 @@ fn fix_issues(fix: Option<&GeoFix>, policy: &GeoPolicy, out: &mut Vec<Issue>) {
 }
 
 /// Validates an inspection against the template version it names.
-pub fn validate_inspection(insp: &Inspection, template: &Template, policy: &GeoPolicy) -> Vec<Issue> {
+pub fn validate_inspection(
+    insp: &Inspection,
+    template: &Template,
+    policy: &GeoPolicy,
+) -> Vec<Issue> {
     let mut out = Vec::new();
     if insp.template != template.reference() {
         out.push(Issue::blocking(IssueCode::TemplateMismatch, None));
@@ -178,7 +194,10 @@ pub fn validate_inspection(insp: &Inspection, template: &Template, policy: &GeoP
     }
     for item in &template.items {
         if !seen.contains(item.item_code.as_str()) {
-            out.push(Issue::blocking(IssueCode::Unanswered, Some(&item.item_code)));
+            out.push(Issue::blocking(
+                IssueCode::Unanswered,
+                Some(&item.item_code),
+            ));
         }
     }
     fix_issues(insp.fix.as_ref(), policy, &mut out);
@@ -193,15 +212,25 @@ pub fn validate_round(round: &CleanerRound, catalog: &Catalog, policy: &GeoPolic
     }
     if round.trace.is_empty() {
         out.push(Issue::warning(IssueCode::EmptyTrace, None));
-    } else if round.trace.iter().all(|t| t.accuracy_m > policy.max_accuracy_m || !t.point.is_valid()) {
+    } else if round
+        .trace
+        .iter()
+        .all(|t| t.accuracy_m > policy.max_accuracy_m || !t.point.is_valid())
+    {
         out.push(Issue::warning(IssueCode::UntrustedLocation, None));
     }
     for p in &round.problems {
         if catalog.item(&p.item_code).is_none() {
-            out.push(Issue::blocking(IssueCode::UnknownProblemType, Some(&p.item_code)));
+            out.push(Issue::blocking(
+                IssueCode::UnknownProblemType,
+                Some(&p.item_code),
+            ));
         }
         if p.photos.is_empty() {
-            out.push(Issue::blocking(IssueCode::ProblemPhotoMissing, Some(&p.item_code)));
+            out.push(Issue::blocking(
+                IssueCode::ProblemPhotoMissing,
+                Some(&p.item_code),
+            ));
         }
     }
     out
@@ -227,14 +256,22 @@ mod tests {
         Inspection {
             id: InspectionId::from_uuid(u(1)),
             template: t.reference(),
-            subject: Subject { kind: SubjectKind::Household, id: u(2) },
+            subject: Subject {
+                kind: SubjectKind::Household,
+                id: u(2),
+            },
             village: VillageId::from_uuid(u(3)),
             kind: InspectionType::HouseholdMonthly,
             inspector: PersonId::from_uuid(u(4)),
             device: DeviceId::from_uuid(u(5)),
             started_at: DateTime::from_timestamp(1_790_000_000, 0).expect("valid"),
             submitted_at: None,
-            fix: Some(GeoFix { point: GeoPoint::new(27.6, 113.85), accuracy_m: 6.0, fix_time: None, mock: false }),
+            fix: Some(GeoFix {
+                point: GeoPoint::new(27.6, 113.85),
+                accuracy_m: 6.0,
+                fix_time: None,
+                mock: false,
+            }),
             results: vec![],
             note: None,
             supersedes: None,
@@ -248,7 +285,14 @@ mod tests {
         let mut insp = draft(&t);
         insp.answer(ItemResult::pass("HH_CLUTTER"));
         let issues = validate_inspection(&insp, &t, &GeoPolicy::default());
-        assert_eq!(issues.iter().filter(|i| i.code == IssueCode::Unanswered).count(), 11, "11 of 12 unanswered");
+        assert_eq!(
+            issues
+                .iter()
+                .filter(|i| i.code == IssueCode::Unanswered)
+                .count(),
+            11,
+            "11 of 12 unanswered"
+        );
         assert!(has_blocking(&issues), "cannot submit half an inspection");
     }
 
@@ -272,34 +316,77 @@ mod tests {
             insp.answer(ItemResult::pass(&item.item_code));
         }
         insp.answer(ItemResult::fail("HH_SEWAGE", 1, vec![]));
-        insp.answer(ItemResult { outcome: Outcome::NotApplicable, ..ItemResult::pass("HH_CLUTTER") });
-        insp.answer(ItemResult { outcome: Outcome::NotApplicable, ..ItemResult::pass("HH_TOILET") });
+        insp.answer(ItemResult {
+            outcome: Outcome::NotApplicable,
+            ..ItemResult::pass("HH_CLUTTER")
+        });
+        insp.answer(ItemResult {
+            outcome: Outcome::NotApplicable,
+            ..ItemResult::pass("HH_TOILET")
+        });
         insp.results.push(ItemResult::pass("LWA1"));
-        let codes: Vec<_> = validate_inspection(&insp, &t, &GeoPolicy::default()).into_iter().map(|i| (i.code, i.item_code)).collect();
-        assert!(codes.contains(&(IssueCode::PhotoRequired, Some("HH_SEWAGE".into()))), "photo required: {codes:?}");
-        assert!(codes.contains(&(IssueCode::NotApplicableNotAllowed, Some("HH_CLUTTER".into()))), "N/A refused");
-        assert!(!codes.iter().any(|c| c.1.as_deref() == Some("HH_TOILET")), "N/A allowed for the toilet item");
-        assert!(codes.contains(&(IssueCode::UnknownItem, Some("LWA1".into()))), "foreign item");
+        let codes: Vec<_> = validate_inspection(&insp, &t, &GeoPolicy::default())
+            .into_iter()
+            .map(|i| (i.code, i.item_code))
+            .collect();
+        assert!(
+            codes.contains(&(IssueCode::PhotoRequired, Some("HH_SEWAGE".into()))),
+            "photo required: {codes:?}"
+        );
+        assert!(
+            codes.contains(&(
+                IssueCode::NotApplicableNotAllowed,
+                Some("HH_CLUTTER".into())
+            )),
+            "N/A refused"
+        );
+        assert!(
+            !codes.iter().any(|c| c.1.as_deref() == Some("HH_TOILET")),
+            "N/A allowed for the toilet item"
+        );
+        assert!(
+            codes.contains(&(IssueCode::UnknownItem, Some("LWA1".into()))),
+            "foreign item"
+        );
     }
 
     #[test]
     fn count_and_location() {
         let t = presets::village_recheck();
         let mut insp = draft(&t);
-        insp.fix = Some(GeoFix { point: GeoPoint::new(0.0, 0.0), accuracy_m: 0.0, fix_time: None, mock: false });
+        insp.fix = Some(GeoFix {
+            point: GeoPoint::new(0.0, 0.0),
+            accuracy_m: 0.0,
+            fix_time: None,
+            mock: false,
+        });
         for item in &t.items {
             insp.answer(ItemResult::pass(&item.item_code));
         }
         insp.answer(ItemResult::fail("POOL_OVERFLOW", 0, vec![photo()]));
         let issues = validate_inspection(&insp, &t, &GeoPolicy::default());
-        assert!(issues.iter().any(|i| i.code == IssueCode::CountRequired), "per-occurrence needs a count");
-        let loc = issues.iter().find(|i| i.code == IssueCode::NoLocation).expect("0,0 is no fix");
-        assert_eq!(loc.severity, Severity::Warning, "no fix is flagged, not blocking");
+        assert!(
+            issues.iter().any(|i| i.code == IssueCode::CountRequired),
+            "per-occurrence needs a count"
+        );
+        let loc = issues
+            .iter()
+            .find(|i| i.code == IssueCode::NoLocation)
+            .expect("0,0 is no fix");
+        assert_eq!(
+            loc.severity,
+            Severity::Warning,
+            "no fix is flagged, not blocking"
+        );
         assert!(loc.message_zh().contains("定位"), "Chinese message");
 
         let mut other = presets::village_recheck();
         other.version = 2;
         let issues = validate_inspection(&insp, &other, &GeoPolicy::default());
-        assert_eq!(issues[0].code, IssueCode::TemplateMismatch, "version must match");
+        assert_eq!(
+            issues[0].code,
+            IssueCode::TemplateMismatch,
+            "version must match"
+        );
     }
 }

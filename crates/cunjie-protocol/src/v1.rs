@@ -113,7 +113,9 @@ impl Op {
     /// The entity kind and id this operation touches.
     pub fn target(&self) -> (EntityKind, Uuid) {
         match self {
-            Self::SubmitInspection { inspection } => (EntityKind::Inspection, *inspection.id.as_uuid()),
+            Self::SubmitInspection { inspection } => {
+                (EntityKind::Inspection, *inspection.id.as_uuid())
+            }
             Self::SubmitRound { round } => (EntityKind::Round, *round.id.as_uuid()),
             Self::IssueRectification { order } => (EntityKind::Rectification, *order.id.as_uuid()),
             Self::SubmitRectificationFix { id, .. } | Self::ReviewRectification { id, .. } => {
@@ -260,17 +262,37 @@ mod tests {
             },
         };
         let json = serde_json::to_value(&m).expect("serialises");
-        assert_eq!(json["payload"]["op"], "update_fields", "op tag is the stable name");
-        assert_eq!(json["payload"]["entity"], "household", "entity is snake case");
+        assert_eq!(
+            json["payload"]["op"], "update_fields",
+            "op tag is the stable name"
+        );
+        assert_eq!(
+            json["payload"]["entity"], "household",
+            "entity is snake case"
+        );
         let back: Mutation = serde_json::from_value(json).expect("parses");
         assert_eq!(back, m, "round trip");
-        assert_eq!(back.payload.target(), (EntityKind::Household, Uuid::from_u128(9)), "target");
+        assert_eq!(
+            back.payload.target(),
+            (EntityKind::Household, Uuid::from_u128(9)),
+            "target"
+        );
     }
 
     #[test]
     fn results_flatten_status() {
-        let r = MutationResult { seq: 3, status: MutationStatus::Rejected { code: "not_assigned".into(), reason: "不在您的检查范围".into() } };
+        let r = MutationResult {
+            seq: 3,
+            status: MutationStatus::Rejected {
+                code: "not_assigned".into(),
+                reason: "不在您的检查范围".into(),
+            },
+        };
         let json = serde_json::to_string(&r).expect("serialises");
-        assert_eq!(json, r#"{"seq":3,"status":"rejected","code":"not_assigned","reason":"不在您的检查范围"}"#, "wire shape");
+        assert_eq!(
+            json,
+            r#"{"seq":3,"status":"rejected","code":"not_assigned","reason":"不在您的检查范围"}"#,
+            "wire shape"
+        );
     }
 }

@@ -16,7 +16,9 @@ use uuid::Uuid;
 use crate::error::StoreError;
 
 const MIGRATIONS: &[M<'static>] = &[
-    M::up(include_str!("../migrations/0001_registry_templates_outbox.sql")),
+    M::up(include_str!(
+        "../migrations/0001_registry_templates_outbox.sql"
+    )),
     M::up(include_str!("../migrations/0002_drafts_facts_photos.sql")),
     M::up(include_str!("../migrations/0003_household_plate_order.sql")),
 ];
@@ -37,7 +39,10 @@ pub struct StoreOptions {
 
 impl Default for StoreOptions {
     fn default() -> Self {
-        Self { clock: Arc::new(SystemClock), id_seed: None }
+        Self {
+            clock: Arc::new(SystemClock),
+            id_seed: None,
+        }
     }
 }
 
@@ -63,7 +68,8 @@ impl Store {
     }
 
     fn init(mut conn: Connection, opts: StoreOptions) -> Result<Self, StoreError> {
-        let mode: String = conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))?;
+        let mode: String =
+            conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))?;
         debug_assert!(mode == "wal" || mode == "memory", "journal mode is {mode}");
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
@@ -79,7 +85,9 @@ impl Store {
             None => IdGen::new(opts.clock.clone()),
         };
         let existing: Option<String> = conn
-            .query_row("SELECT device_id FROM device_state WHERE id = 1", [], |r| r.get(0))
+            .query_row("SELECT device_id FROM device_state WHERE id = 1", [], |r| {
+                r.get(0)
+            })
             .optional()?;
         let device = match existing {
             Some(s) => DeviceId::from_uuid(parse_uuid(&s, "device")?),
@@ -92,7 +100,12 @@ impl Store {
                 device
             }
         };
-        Ok(Self { conn, clock: opts.clock, ids, device })
+        Ok(Self {
+            conn,
+            clock: opts.clock,
+            ids,
+            device,
+        })
     }
 
     /// This device's id.
@@ -112,19 +125,27 @@ impl Store {
 
     /// The schema version (`PRAGMA user_version`).
     pub fn schema_version(&self) -> Result<i64, StoreError> {
-        Ok(self.conn.pragma_query_value(None, "user_version", |r| r.get(0))?)
+        Ok(self
+            .conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))?)
     }
 
     /// The journal mode and `synchronous` level in force (`("wal", 2)` means WAL with FULL).
     pub fn durability(&self) -> Result<(String, i64), StoreError> {
-        let mode = self.conn.pragma_query_value(None, "journal_mode", |r| r.get(0))?;
-        let sync = self.conn.pragma_query_value(None, "synchronous", |r| r.get(0))?;
+        let mode = self
+            .conn
+            .pragma_query_value(None, "journal_mode", |r| r.get(0))?;
+        let sync = self
+            .conn
+            .pragma_query_value(None, "synchronous", |r| r.get(0))?;
         Ok((mode, sync))
     }
 
     /// `PRAGMA integrity_check`: `true` when SQLite answers `ok`.
     pub fn integrity_ok(&self) -> Result<bool, StoreError> {
-        let answer: String = self.conn.query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
+        let answer: String = self
+            .conn
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
         Ok(answer == "ok")
     }
 
@@ -132,7 +153,10 @@ impl Store {
     /// (called by sync with the server time of each successful response).
     pub fn learn_clock_offset(&mut self, server_ms: i64) -> Result<(), StoreError> {
         let offset = server_ms.saturating_sub(self.clock.now_ms());
-        self.conn.execute("UPDATE device_state SET hlc_offset_ms = ?1 WHERE id = 1", params![offset])?;
+        self.conn.execute(
+            "UPDATE device_state SET hlc_offset_ms = ?1 WHERE id = 1",
+            params![offset],
+        )?;
         Ok(())
     }
 }
@@ -146,7 +170,10 @@ pub(crate) fn ts(t: DateTime<Utc>) -> String {
 }
 
 pub(crate) fn parse_uuid(s: &str, what: &'static str) -> Result<Uuid, StoreError> {
-    Uuid::parse_str(s).map_err(|_| StoreError::NotFound { entity: what, id: s.to_owned() })
+    Uuid::parse_str(s).map_err(|_| StoreError::NotFound {
+        entity: what,
+        id: s.to_owned(),
+    })
 }
 
 /// Appends one mutation to the outbox inside the caller's transaction: allocates the next dense

@@ -12,9 +12,18 @@ use crate::error::StoreError;
 use crate::photo::set_refs;
 
 impl Store {
-    fn save_draft<T: Serialize>(&mut self, id: &str, kind: &str, subject_id: &str, value: &T, photos: &[cunjie_domain::fact::PhotoHash]) -> Result<(), StoreError> {
+    fn save_draft<T: Serialize>(
+        &mut self,
+        id: &str,
+        kind: &str,
+        subject_id: &str,
+        value: &T,
+        photos: &[cunjie_domain::fact::PhotoHash],
+    ) -> Result<(), StoreError> {
         let tx = self.conn.transaction()?;
-        let submitted: Option<i64> = tx.query_row("SELECT 1 FROM fact WHERE id = ?1", [id], |r| r.get(0)).optional()?;
+        let submitted: Option<i64> = tx
+            .query_row("SELECT 1 FROM fact WHERE id = ?1", [id], |r| r.get(0))
+            .optional()?;
         if submitted.is_some() {
             return Err(StoreError::AlreadySubmitted(id.to_owned()));
         }
@@ -28,17 +37,30 @@ impl Store {
         Ok(())
     }
 
-    fn load_draft<T: DeserializeOwned>(&self, id: &str, kind: &'static str) -> Result<T, StoreError> {
+    fn load_draft<T: DeserializeOwned>(
+        &self,
+        id: &str,
+        kind: &'static str,
+    ) -> Result<T, StoreError> {
         let json: String = self
             .conn
-            .query_row("SELECT row_json FROM draft WHERE id = ?1 AND kind = ?2", params![id, kind], |r| r.get(0))
+            .query_row(
+                "SELECT row_json FROM draft WHERE id = ?1 AND kind = ?2",
+                params![id, kind],
+                |r| r.get(0),
+            )
             .optional()?
-            .ok_or(StoreError::NotFound { entity: kind, id: id.to_owned() })?;
+            .ok_or(StoreError::NotFound {
+                entity: kind,
+                id: id.to_owned(),
+            })?;
         Ok(serde_json::from_str(&json)?)
     }
 
     fn list_drafts<T: DeserializeOwned>(&self, kind: &str) -> Result<Vec<T>, StoreError> {
-        let mut stmt = self.conn.prepare_cached("SELECT row_json FROM draft WHERE kind = ?1 ORDER BY updated_at DESC, id")?;
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT row_json FROM draft WHERE kind = ?1 ORDER BY updated_at DESC, id",
+        )?;
         let rows = stmt.query_map([kind], |r| r.get::<_, String>(0))?;
         rows.map(|r| Ok(serde_json::from_str(&r?)?)).collect()
     }
@@ -48,7 +70,13 @@ impl Store {
         if insp.status != FactStatus::Draft {
             return Err(StoreError::AlreadySubmitted(insp.id.to_string()));
         }
-        self.save_draft(&insp.id.to_string(), "inspection", &insp.subject.id.to_string(), insp, &insp.photos())
+        self.save_draft(
+            &insp.id.to_string(),
+            "inspection",
+            &insp.subject.id.to_string(),
+            insp,
+            &insp.photos(),
+        )
     }
 
     /// An inspection draft.
@@ -67,7 +95,13 @@ impl Store {
             return Err(StoreError::AlreadySubmitted(round.id.to_string()));
         }
         let photos = round_photos(round);
-        self.save_draft(&round.id.to_string(), "round", &round.zone.to_string(), round, &photos)
+        self.save_draft(
+            &round.id.to_string(),
+            "round",
+            &round.zone.to_string(),
+            round,
+            &photos,
+        )
     }
 
     /// A round in progress.
@@ -83,7 +117,10 @@ impl Store {
     /// Throws a draft away, with its photo references (the photos stay until the sweeper runs).
     pub fn discard_draft(&mut self, id: &str) -> Result<(), StoreError> {
         let tx = self.conn.transaction()?;
-        tx.execute("DELETE FROM photo_ref WHERE entity_id = ?1 AND role = 'draft'", [id])?;
+        tx.execute(
+            "DELETE FROM photo_ref WHERE entity_id = ?1 AND role = 'draft'",
+            [id],
+        )?;
         tx.execute("DELETE FROM draft WHERE id = ?1", [id])?;
         tx.commit()?;
         Ok(())

@@ -13,7 +13,9 @@ pub enum StoreError {
     #[error("the local database could not be upgraded: {0}; keep the file and report this")]
     Migration(#[from] rusqlite_migration::Error),
     /// The database was written by a newer app version.
-    #[error("this database was made by a newer app (schema {found}, this app knows {supported}); update the app, do not delete the data")]
+    #[error(
+        "this database was made by a newer app (schema {found}, this app knows {supported}); update the app, do not delete the data"
+    )]
     NewerDatabase {
         /// The file's schema version.
         found: i64,

@@ -56,7 +56,11 @@ fn insert_fact<T: Serialize>(
 
 impl Store {
     /// Checks a draft inspection against its template without changing anything.
-    pub fn check_inspection(&self, id: InspectionId, policy: &GeoPolicy) -> Result<Vec<Issue>, StoreError> {
+    pub fn check_inspection(
+        &self,
+        id: InspectionId,
+        policy: &GeoPolicy,
+    ) -> Result<Vec<Issue>, StoreError> {
         let insp = self.inspection_draft(id)?;
         let template = self.template(insp.template)?;
         Ok(validate_inspection(&insp, &template, policy))
@@ -65,7 +69,11 @@ impl Store {
     /// Submits a draft inspection: validates it, then in one transaction removes the draft,
     /// stores the immutable fact with its photo references, and appends the outbox mutation.
     /// Returns the outbox seq.
-    pub fn submit_inspection(&mut self, id: InspectionId, policy: &GeoPolicy) -> Result<u64, StoreError> {
+    pub fn submit_inspection(
+        &mut self,
+        id: InspectionId,
+        policy: &GeoPolicy,
+    ) -> Result<u64, StoreError> {
         let mut insp = self.inspection_draft(id)?;
         let template = self.template(insp.template)?;
         let issues = validate_inspection(&insp, &template, policy);
@@ -77,7 +85,10 @@ impl Store {
         let mutation_id: MutationId = self.ids.next();
         let key = insp.id.to_string();
         let tx = self.conn.transaction()?;
-        tx.execute("DELETE FROM photo_ref WHERE entity_id = ?1 AND role = 'draft'", [&key])?;
+        tx.execute(
+            "DELETE FROM photo_ref WHERE entity_id = ?1 AND role = 'draft'",
+            [&key],
+        )?;
         tx.execute("DELETE FROM draft WHERE id = ?1", [&key])?;
         insert_fact(
             &tx,
@@ -91,13 +102,26 @@ impl Store {
             &insp,
         )?;
         set_refs(&tx, &key, "finding", &insp.photos())?;
-        let seq = enqueue(&tx, self.clock.as_ref(), mutation_id, &Op::SubmitInspection { inspection: Box::new(insp) }, None)?;
+        let seq = enqueue(
+            &tx,
+            self.clock.as_ref(),
+            mutation_id,
+            &Op::SubmitInspection {
+                inspection: Box::new(insp),
+            },
+            None,
+        )?;
         tx.commit()?;
         Ok(seq)
     }
 
     /// Submits a finished round, the same way as an inspection.
-    pub fn submit_round(&mut self, id: RoundId, catalog: &Catalog, policy: &GeoPolicy) -> Result<u64, StoreError> {
+    pub fn submit_round(
+        &mut self,
+        id: RoundId,
+        catalog: &Catalog,
+        policy: &GeoPolicy,
+    ) -> Result<u64, StoreError> {
         let mut round = self.round_draft(id)?;
         let issues = validate_round(&round, catalog, policy);
         if has_blocking(&issues) {
@@ -108,11 +132,32 @@ impl Store {
         let key = round.id.to_string();
         let photos = round_photos(&round);
         let tx = self.conn.transaction()?;
-        tx.execute("DELETE FROM photo_ref WHERE entity_id = ?1 AND role = 'draft'", [&key])?;
+        tx.execute(
+            "DELETE FROM photo_ref WHERE entity_id = ?1 AND role = 'draft'",
+            [&key],
+        )?;
         tx.execute("DELETE FROM draft WHERE id = ?1", [&key])?;
-        insert_fact(&tx, &key, "round", &round.zone.to_string(), None, &round.cleaner.to_string(), &ts(self.clock.now()), None, &round)?;
+        insert_fact(
+            &tx,
+            &key,
+            "round",
+            &round.zone.to_string(),
+            None,
+            &round.cleaner.to_string(),
+            &ts(self.clock.now()),
+            None,
+            &round,
+        )?;
         set_refs(&tx, &key, "round", &photos)?;
-        let seq = enqueue(&tx, self.clock.as_ref(), mutation_id, &Op::SubmitRound { round: Box::new(round) }, None)?;
+        let seq = enqueue(
+            &tx,
+            self.clock.as_ref(),
+            mutation_id,
+            &Op::SubmitRound {
+                round: Box::new(round),
+            },
+            None,
+        )?;
         tx.commit()?;
         Ok(seq)
     }
@@ -121,9 +166,16 @@ impl Store {
     pub fn inspection(&self, id: InspectionId) -> Result<Inspection, StoreError> {
         let json: String = self
             .conn
-            .query_row("SELECT row_json FROM fact WHERE id = ?1 AND kind = 'inspection'", [id.to_string()], |r| r.get(0))
+            .query_row(
+                "SELECT row_json FROM fact WHERE id = ?1 AND kind = 'inspection'",
+                [id.to_string()],
+                |r| r.get(0),
+            )
             .optional()?
-            .ok_or(StoreError::NotFound { entity: "inspection", id: id.to_string() })?;
+            .ok_or(StoreError::NotFound {
+                entity: "inspection",
+                id: id.to_string(),
+            })?;
         Ok(serde_json::from_str(&json)?)
     }
 
@@ -131,9 +183,16 @@ impl Store {
     pub fn round(&self, id: RoundId) -> Result<CleanerRound, StoreError> {
         let json: String = self
             .conn
-            .query_row("SELECT row_json FROM fact WHERE id = ?1 AND kind = 'round'", [id.to_string()], |r| r.get(0))
+            .query_row(
+                "SELECT row_json FROM fact WHERE id = ?1 AND kind = 'round'",
+                [id.to_string()],
+                |r| r.get(0),
+            )
             .optional()?
-            .ok_or(StoreError::NotFound { entity: "round", id: id.to_string() })?;
+            .ok_or(StoreError::NotFound {
+                entity: "round",
+                id: id.to_string(),
+            })?;
         Ok(serde_json::from_str(&json)?)
     }
 
@@ -142,12 +201,21 @@ impl Store {
         let mut stmt = self.conn.prepare_cached(
             "SELECT id, kind, subject_id, submitted_at FROM fact WHERE origin = 'local' ORDER BY submitted_at DESC, id DESC LIMIT ?1",
         )?;
-        let rows: Vec<(String, String, String, String)> =
-            stmt.query_map([limit], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?.collect::<Result<_, _>>()?;
+        let rows: Vec<(String, String, String, String)> = stmt
+            .query_map([limit], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            })?
+            .collect::<Result<_, _>>()?;
         rows.into_iter()
             .map(|(id, kind, subject_id, submitted_at)| {
                 let state = sync_state(&self.conn, &id)?;
-                Ok(HistoryEntry { id, kind, subject_id, submitted_at, state })
+                Ok(HistoryEntry {
+                    id,
+                    kind,
+                    subject_id,
+                    submitted_at,
+                    state,
+                })
             })
             .collect()
     }

@@ -36,7 +36,13 @@ impl SyncState {
 }
 
 pub(crate) fn sync_state(conn: &Connection, entity_id: &str) -> Result<SyncState, StoreError> {
-    let pending: Option<i64> = conn.query_row("SELECT 1 FROM outbox WHERE entity_id = ?1 LIMIT 1", [entity_id], |r| r.get(0)).optional()?;
+    let pending: Option<i64> = conn
+        .query_row(
+            "SELECT 1 FROM outbox WHERE entity_id = ?1 LIMIT 1",
+            [entity_id],
+            |r| r.get(0),
+        )
+        .optional()?;
     if pending.is_some() {
         return Ok(SyncState::Pending);
     }
@@ -48,9 +54,10 @@ pub(crate) fn sync_state(conn: &Connection, entity_id: &str) -> Result<SyncState
         )
         .optional()?;
     Ok(match acked {
-        Some((status, code, reason)) if status == "rejected" => {
-            SyncState::Rejected { code: code.unwrap_or_default(), reason: reason.unwrap_or_default() }
-        }
+        Some((status, code, reason)) if status == "rejected" => SyncState::Rejected {
+            code: code.unwrap_or_default(),
+            reason: reason.unwrap_or_default(),
+        },
         Some(_) => SyncState::Synced,
         // Pulled facts and records that never went through this outbox.
         None => SyncState::Synced,
@@ -75,7 +82,16 @@ impl Store {
             "SELECT seq, mutation_id, payload, hlc, base_version, schema_version FROM outbox ORDER BY seq LIMIT ?1",
         )?;
         let rows: Vec<(i64, String, String, i64, Option<i64>, u32)> = stmt
-            .query_map([limit], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)))?
+            .query_map([limit], |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                ))
+            })?
             .collect::<Result<_, _>>()?;
         rows.into_iter()
             .map(|(seq, mid, payload, hlc, base, schema)| {
@@ -99,15 +115,26 @@ impl Store {
             [],
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )?;
-        Ok(PendingCounts { records: records as u64, photos: photos as u64, last_ack })
+        Ok(PendingCounts {
+            records: records as u64,
+            photos: photos as u64,
+            last_ack,
+        })
     }
 
     /// Applies the server's answer to a push in one transaction: settled mutations move from the
     /// outbox to the acknowledged log (with their result), local records take the server
     /// versions, and the clock offset is learned. Seqs the response does not cover stay pending.
-    pub fn apply_push_response(&mut self, device: DeviceId, resp: &PushResponse) -> Result<u64, StoreError> {
+    pub fn apply_push_response(
+        &mut self,
+        device: DeviceId,
+        resp: &PushResponse,
+    ) -> Result<u64, StoreError> {
         if device != self.device {
-            return Err(StoreError::NotFound { entity: "device", id: device.to_string() });
+            return Err(StoreError::NotFound {
+                entity: "device",
+                id: device.to_string(),
+            });
         }
         let now = now_text(self.clock.as_ref());
         let offset = resp.server_time_ms.saturating_sub(self.clock.now_ms());
@@ -117,8 +144,12 @@ impl Store {
         if let Some(oldest) = oldest {
             for r in resp.results.iter().filter(|r| r.seq <= resp.acked_through) {
                 let (status, version, code, reason) = match &r.status {
-                    MutationStatus::Applied { server_version } => ("applied", Some(*server_version as i64), None, None),
-                    MutationStatus::Rejected { code, reason } => ("rejected", None, Some(code.as_str()), Some(reason.as_str())),
+                    MutationStatus::Applied { server_version } => {
+                        ("applied", Some(*server_version as i64), None, None)
+                    }
+                    MutationStatus::Rejected { code, reason } => {
+                        ("rejected", None, Some(code.as_str()), Some(reason.as_str()))
+                    }
                 };
                 let n = tx.execute(
                     "INSERT INTO acked_log (seq, mutation_id, entity, entity_id, op, payload, hlc, base_version, schema_version, created_at,
@@ -128,8 +159,11 @@ impl Store {
                     params![r.seq as i64, now, status, version, code, reason],
                 )?;
                 if n == 1 {
-                    let (entity, entity_id): (String, String) =
-                        tx.query_row("SELECT entity, entity_id FROM outbox WHERE seq = ?1", [r.seq as i64], |r| Ok((r.get(0)?, r.get(1)?)))?;
+                    let (entity, entity_id): (String, String) = tx.query_row(
+                        "SELECT entity, entity_id FROM outbox WHERE seq = ?1",
+                        [r.seq as i64],
+                        |r| Ok((r.get(0)?, r.get(1)?)),
+                    )?;
                     tx.execute("DELETE FROM outbox WHERE seq = ?1", [r.seq as i64])?;
                     if let Some(v) = version {
                         match entity.as_str() {
@@ -141,14 +175,21 @@ impl Store {
                     moved += 1;
                 }
             }
-            let left: Option<i64> = tx.query_row("SELECT min(seq) FROM outbox", [], |r| r.get(0))?;
+            let left: Option<i64> =
+                tx.query_row("SELECT min(seq) FROM outbox", [], |r| r.get(0))?;
             if let Some(left) = left
                 && (left as u64) <= resp.acked_through
             {
-                return Err(StoreError::AckMismatch { acked: resp.acked_through, oldest: oldest as u64 });
+                return Err(StoreError::AckMismatch {
+                    acked: resp.acked_through,
+                    oldest: oldest as u64,
+                });
             }
         }
-        tx.execute("UPDATE device_state SET hlc_offset_ms = ?1 WHERE id = 1", [offset])?;
+        tx.execute(
+            "UPDATE device_state SET hlc_offset_ms = ?1 WHERE id = 1",
+            [offset],
+        )?;
         tx.commit()?;
         Ok(moved)
     }
@@ -156,7 +197,9 @@ impl Store {
     /// Drops acknowledged mutations older than `before` (kept 30 days for replay after a
     /// server restore).
     pub fn prune_acked(&mut self, before: DateTime<Utc>) -> Result<u64, StoreError> {
-        let n = self.conn.execute("DELETE FROM acked_log WHERE acked_at < ?1", [ts(before)])?;
+        let n = self
+            .conn
+            .execute("DELETE FROM acked_log WHERE acked_at < ?1", [ts(before)])?;
         Ok(n as u64)
     }
 

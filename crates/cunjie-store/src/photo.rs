@@ -62,16 +62,31 @@ pub struct PhotoRow {
 }
 
 /// Checks every photo exists, then replaces the references of `entity_id` in `role`.
-pub(crate) fn set_refs(tx: &Transaction<'_>, entity_id: &str, role: &str, photos: &[PhotoHash]) -> Result<(), StoreError> {
+pub(crate) fn set_refs(
+    tx: &Transaction<'_>,
+    entity_id: &str,
+    role: &str,
+    photos: &[PhotoHash],
+) -> Result<(), StoreError> {
     for p in photos {
-        let found: Option<i64> = tx.query_row("SELECT 1 FROM photo WHERE sha256 = ?1", [p.as_str()], |r| r.get(0)).optional()?;
+        let found: Option<i64> = tx
+            .query_row("SELECT 1 FROM photo WHERE sha256 = ?1", [p.as_str()], |r| {
+                r.get(0)
+            })
+            .optional()?;
         if found.is_none() {
             return Err(StoreError::PhotoMissing(p.to_string()));
         }
     }
-    tx.execute("DELETE FROM photo_ref WHERE entity_id = ?1 AND role = ?2", params![entity_id, role])?;
+    tx.execute(
+        "DELETE FROM photo_ref WHERE entity_id = ?1 AND role = ?2",
+        params![entity_id, role],
+    )?;
     for p in photos {
-        tx.execute("INSERT OR IGNORE INTO photo_ref (entity_id, sha256, role) VALUES (?1, ?2, ?3)", params![entity_id, p.as_str(), role])?;
+        tx.execute(
+            "INSERT OR IGNORE INTO photo_ref (entity_id, sha256, role) VALUES (?1, ?2, ?3)",
+            params![entity_id, p.as_str(), role],
+        )?;
     }
     Ok(())
 }
@@ -79,11 +94,25 @@ pub(crate) fn set_refs(tx: &Transaction<'_>, entity_id: &str, role: &str, photos
 impl Store {
     /// Records a photo whose file is already durable at `local_path`. Saving the same photo
     /// twice is a no-op: photos are content-addressed.
-    pub fn register_photo(&mut self, sha256: &PhotoHash, size: u64, mime: &str, local_path: &str, original_path: Option<&str>) -> Result<(), StoreError> {
+    pub fn register_photo(
+        &mut self,
+        sha256: &PhotoHash,
+        size: u64,
+        mime: &str,
+        local_path: &str,
+        original_path: Option<&str>,
+    ) -> Result<(), StoreError> {
         self.conn.execute(
             "INSERT INTO photo (sha256, size, mime, local_path, original_path, state, created_at)
              VALUES (?1, ?2, ?3, ?4, ?5, 'pending', ?6) ON CONFLICT (sha256) DO NOTHING",
-            params![sha256.as_str(), size as i64, mime, local_path, original_path, now_text(self.clock.as_ref())],
+            params![
+                sha256.as_str(),
+                size as i64,
+                mime,
+                local_path,
+                original_path,
+                now_text(self.clock.as_ref())
+            ],
         )?;
         Ok(())
     }
@@ -116,7 +145,9 @@ impl Store {
 
     /// Photos not yet confirmed by the server, oldest first.
     pub fn photos_pending(&self) -> Result<Vec<PhotoHash>, StoreError> {
-        let mut stmt = self.conn.prepare_cached("SELECT sha256 FROM photo WHERE state != 'done' ORDER BY created_at, sha256")?;
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT sha256 FROM photo WHERE state != 'done' ORDER BY created_at, sha256",
+        )?;
         let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
         rows.map(|r| {
             let h = r?;
@@ -126,7 +157,13 @@ impl Store {
     }
 
     /// Moves a photo's upload state on (the sync engine's bookkeeping).
-    pub fn set_photo_state(&mut self, sha256: &PhotoHash, state: PhotoState, upload_url: Option<&str>, last_error: Option<&str>) -> Result<(), StoreError> {
+    pub fn set_photo_state(
+        &mut self,
+        sha256: &PhotoHash,
+        state: PhotoState,
+        upload_url: Option<&str>,
+        last_error: Option<&str>,
+    ) -> Result<(), StoreError> {
         let n = self.conn.execute(
             "UPDATE photo SET state = ?2, upload_url = COALESCE(?3, upload_url), last_error = ?4 WHERE sha256 = ?1",
             params![sha256.as_str(), state.as_str(), upload_url, last_error],
@@ -139,7 +176,11 @@ impl Store {
 
     /// How many records refer to a photo.
     pub fn photo_ref_count(&self, sha256: &PhotoHash) -> Result<u64, StoreError> {
-        let n: i64 = self.conn.query_row("SELECT count(*) FROM photo_ref WHERE sha256 = ?1", [sha256.as_str()], |r| r.get(0))?;
+        let n: i64 = self.conn.query_row(
+            "SELECT count(*) FROM photo_ref WHERE sha256 = ?1",
+            [sha256.as_str()],
+            |r| r.get(0),
+        )?;
         Ok(n as u64)
     }
 }

@@ -27,8 +27,13 @@ pub struct ApplyOutcome {
 }
 
 /// Field edits to `entity_id` still waiting in the outbox, oldest first, merged.
-fn pending_fields(tx: &Transaction<'_>, entity_id: &str) -> Result<BTreeMap<String, serde_json::Value>, StoreError> {
-    let mut stmt = tx.prepare_cached("SELECT payload FROM outbox WHERE entity_id = ?1 AND op = 'update_fields' ORDER BY seq")?;
+fn pending_fields(
+    tx: &Transaction<'_>,
+    entity_id: &str,
+) -> Result<BTreeMap<String, serde_json::Value>, StoreError> {
+    let mut stmt = tx.prepare_cached(
+        "SELECT payload FROM outbox WHERE entity_id = ?1 AND op = 'update_fields' ORDER BY seq",
+    )?;
     let rows = stmt.query_map([entity_id], |r| r.get::<_, String>(0))?;
     let mut merged = BTreeMap::new();
     for r in rows {
@@ -45,9 +50,14 @@ fn apply_change(tx: &Transaction<'_>, scope: &str, c: &Change) -> Result<bool, S
         // Tombstone: the record left this scope or was voided.
         match c.entity {
             EntityKind::Household => tx.execute("DELETE FROM household WHERE id = ?1", [&id])?,
-            EntityKind::Rectification => tx.execute("DELETE FROM rectification WHERE id = ?1", [&id])?,
+            EntityKind::Rectification => {
+                tx.execute("DELETE FROM rectification WHERE id = ?1", [&id])?
+            }
             EntityKind::Template | EntityKind::Inspection | EntityKind::Round => 0,
-            other => tx.execute("DELETE FROM registry_record WHERE entity = ?1 AND id = ?2", params![other.as_str(), id])?,
+            other => tx.execute(
+                "DELETE FROM registry_record WHERE entity = ?1 AND id = ?2",
+                params![other.as_str(), id],
+            )?,
         };
         return Ok(false);
     };
@@ -69,7 +79,13 @@ fn apply_change(tx: &Transaction<'_>, scope: &str, c: &Change) -> Result<bool, S
             insert_template(tx, &t, scope)?;
         }
         EntityKind::Rectification => {
-            let pending: Option<i64> = tx.query_row("SELECT 1 FROM outbox WHERE entity_id = ?1 LIMIT 1", [&id], |r| r.get(0)).optional()?;
+            let pending: Option<i64> = tx
+                .query_row(
+                    "SELECT 1 FROM outbox WHERE entity_id = ?1 LIMIT 1",
+                    [&id],
+                    |r| r.get(0),
+                )
+                .optional()?;
             if pending.is_some() {
                 // The phone's own step is on its way; the next pull after the ack brings the truth.
                 kept = true;
@@ -80,11 +96,29 @@ fn apply_change(tx: &Transaction<'_>, scope: &str, c: &Change) -> Result<bool, S
         }
         EntityKind::Inspection => {
             let i: Inspection = serde_json::from_value(row.clone())?;
-            insert_pulled_fact(tx, &id, "inspection", &i.subject.id.to_string(), Some(i.village.to_string()), &i.inspector.to_string(), i.submitted_at.map(ts), row)?;
+            insert_pulled_fact(
+                tx,
+                &id,
+                "inspection",
+                &i.subject.id.to_string(),
+                Some(i.village.to_string()),
+                &i.inspector.to_string(),
+                i.submitted_at.map(ts),
+                row,
+            )?;
         }
         EntityKind::Round => {
             let r: CleanerRound = serde_json::from_value(row.clone())?;
-            insert_pulled_fact(tx, &id, "round", &r.zone.to_string(), None, &r.cleaner.to_string(), r.ended_at.map(ts), row)?;
+            insert_pulled_fact(
+                tx,
+                &id,
+                "round",
+                &r.zone.to_string(),
+                None,
+                &r.cleaner.to_string(),
+                r.ended_at.map(ts),
+                row,
+            )?;
         }
         other => {
             let local = pending_fields(tx, &id)?;
@@ -123,7 +157,11 @@ impl Store {
     pub fn cursor(&self, scope: &str) -> Result<(u64, u64), StoreError> {
         let c: Option<(i64, i64)> = self
             .conn
-            .query_row("SELECT after, epoch FROM sync_cursor WHERE scope = ?1", [scope], |r| Ok((r.get(0)?, r.get(1)?)))
+            .query_row(
+                "SELECT after, epoch FROM sync_cursor WHERE scope = ?1",
+                [scope],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
             .optional()?;
         Ok(c.map_or((0, 0), |(a, e)| (a as u64, e as u64)))
     }
@@ -133,11 +171,20 @@ impl Store {
     pub fn apply_pull_page(&mut self, page: &PullPage) -> Result<ApplyOutcome, StoreError> {
         let now = now_text(self.clock.as_ref());
         let tx = self.conn.transaction()?;
-        let stored: Option<i64> = tx.query_row("SELECT epoch FROM sync_cursor WHERE scope = ?1", [&page.scope], |r| r.get(0)).optional()?;
+        let stored: Option<i64> = tx
+            .query_row(
+                "SELECT epoch FROM sync_cursor WHERE scope = ?1",
+                [&page.scope],
+                |r| r.get(0),
+            )
+            .optional()?;
         let mut outcome = ApplyOutcome::default();
         if stored.is_some_and(|e| e as u64 != page.epoch) {
             for table in ["household", "registry_record", "template"] {
-                tx.execute(&format!("DELETE FROM {table} WHERE scope = ?1"), [&page.scope])?;
+                tx.execute(
+                    &format!("DELETE FROM {table} WHERE scope = ?1"),
+                    [&page.scope],
+                )?;
             }
             tx.execute(
                 "DELETE FROM rectification WHERE scope = ?1 AND id NOT IN (SELECT entity_id FROM outbox)",

@@ -30,7 +30,10 @@ fn household_from_row(row: &Row<'_>) -> rusqlite::Result<(String, i64)> {
 }
 
 fn decode_household((json, version): (String, i64)) -> Result<HouseholdRow, StoreError> {
-    Ok(HouseholdRow { household: serde_json::from_str(&json)?, server_version: version as u64 })
+    Ok(HouseholdRow {
+        household: serde_json::from_str(&json)?,
+        server_version: version as u64,
+    })
 }
 
 /// Escapes `%`, `_` and `\` for a LIKE pattern with `ESCAPE '\'`.
@@ -45,7 +48,12 @@ fn like_escape(s: &str) -> String {
     out
 }
 
-pub(crate) fn upsert_household(tx: &Transaction<'_>, h: &Household, scope: &str, version: u64) -> Result<(), StoreError> {
+pub(crate) fn upsert_household(
+    tx: &Transaction<'_>,
+    h: &Household,
+    scope: &str,
+    version: u64,
+) -> Result<(), StoreError> {
     tx.execute(
         "INSERT INTO household (id, village_id, group_id, head_name, door_plate, roadside, lat, lon, scope, server_version, row_json)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
@@ -78,7 +86,10 @@ pub(crate) fn upsert_record(
     scope: &str,
     version: u64,
 ) -> Result<(), StoreError> {
-    let village = row.get("village").and_then(|v| v.as_str()).map(str::to_owned);
+    let village = row
+        .get("village")
+        .and_then(|v| v.as_str())
+        .map(str::to_owned);
     tx.execute(
         "INSERT INTO registry_record (entity, id, village_id, scope, server_version, row_json)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)
@@ -89,7 +100,11 @@ pub(crate) fn upsert_record(
     Ok(())
 }
 
-pub(crate) fn insert_template(tx: &Transaction<'_>, t: &Template, scope: &str) -> Result<(), StoreError> {
+pub(crate) fn insert_template(
+    tx: &Transaction<'_>,
+    t: &Template,
+    scope: &str,
+) -> Result<(), StoreError> {
     tx.execute(
         "INSERT INTO template (id, version, code, subject, scope, row_json) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
          ON CONFLICT (id, version) DO UPDATE SET scope = excluded.scope, row_json = excluded.row_json",
@@ -119,33 +134,54 @@ pub(crate) fn merge_fields<T: DeserializeOwned>(
 }
 
 /// Fields of a household a person may edit on the phone.
-pub const HOUSEHOLD_EDITABLE: [&str; 5] = ["head_name", "door_plate", "members", "roadside", "location"];
+pub const HOUSEHOLD_EDITABLE: [&str; 5] =
+    ["head_name", "door_plate", "members", "roadside", "location"];
 
 impl Store {
     /// One household.
     pub fn household(&self, id: HouseholdId) -> Result<HouseholdRow, StoreError> {
         let raw = self
             .conn
-            .query_row("SELECT row_json, server_version FROM household WHERE id = ?1", [id.to_string()], household_from_row)
+            .query_row(
+                "SELECT row_json, server_version FROM household WHERE id = ?1",
+                [id.to_string()],
+                household_from_row,
+            )
             .optional()?
-            .ok_or(StoreError::NotFound { entity: "household", id: id.to_string() })?;
+            .ok_or(StoreError::NotFound {
+                entity: "household",
+                id: id.to_string(),
+            })?;
         decode_household(raw)
     }
 
     /// Households of a village, optionally of one group, ordered by door plate.
-    pub fn households_in(&self, village: VillageId, group: Option<&str>, limit: u32, offset: u32) -> Result<Vec<HouseholdRow>, StoreError> {
+    pub fn households_in(
+        &self,
+        village: VillageId,
+        group: Option<&str>,
+        limit: u32,
+        offset: u32,
+    ) -> Result<Vec<HouseholdRow>, StoreError> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT row_json, server_version FROM household
              WHERE village_id = ?1 AND (?2 IS NULL OR group_id = ?2)
              ORDER BY door_plate LIMIT ?3 OFFSET ?4",
         )?;
-        let rows = stmt.query_map(params![village.to_string(), group, limit, offset], household_from_row)?;
+        let rows = stmt.query_map(
+            params![village.to_string(), group, limit, offset],
+            household_from_row,
+        )?;
         rows.map(|r| decode_household(r?)).collect()
     }
 
     /// Households whose head's name or door-plate number contains `query` (a few characters
     /// are enough: an inspector types little). Door-plate prefix matches come first.
-    pub fn search_households(&self, query: &str, limit: u32) -> Result<Vec<HouseholdRow>, StoreError> {
+    pub fn search_households(
+        &self,
+        query: &str,
+        limit: u32,
+    ) -> Result<Vec<HouseholdRow>, StoreError> {
         let q = query.trim();
         if q.is_empty() {
             return Ok(vec![]);
@@ -162,14 +198,22 @@ impl Store {
     }
 
     /// The `limit` households nearest to `at` within `radius_m`, nearest first, with distances.
-    pub fn households_near(&self, at: GeoPoint, radius_m: f64, limit: usize) -> Result<Vec<(HouseholdRow, f64)>, StoreError> {
+    pub fn households_near(
+        &self,
+        at: GeoPoint,
+        radius_m: f64,
+        limit: usize,
+    ) -> Result<Vec<(HouseholdRow, f64)>, StoreError> {
         let dlat = radius_m / 111_195.0;
         let dlon = dlat / at.lat.to_radians().cos().abs().max(0.01);
         let mut stmt = self.conn.prepare_cached(
             "SELECT row_json, server_version FROM household
              WHERE lat BETWEEN ?1 AND ?2 AND lon BETWEEN ?3 AND ?4",
         )?;
-        let rows = stmt.query_map(params![at.lat - dlat, at.lat + dlat, at.lon - dlon, at.lon + dlon], household_from_row)?;
+        let rows = stmt.query_map(
+            params![at.lat - dlat, at.lat + dlat, at.lon - dlon, at.lon + dlon],
+            household_from_row,
+        )?;
         let mut found = Vec::new();
         for r in rows {
             let row = decode_household(r?)?;
@@ -186,21 +230,39 @@ impl Store {
     }
 
     /// A registry record (village, zone, facility, person …) decoded as `T`.
-    pub fn record<T: DeserializeOwned>(&self, entity: EntityKind, id: Uuid) -> Result<T, StoreError> {
+    pub fn record<T: DeserializeOwned>(
+        &self,
+        entity: EntityKind,
+        id: Uuid,
+    ) -> Result<T, StoreError> {
         let json: String = self
             .conn
-            .query_row("SELECT row_json FROM registry_record WHERE entity = ?1 AND id = ?2", params![entity.as_str(), id.to_string()], |r| r.get(0))
+            .query_row(
+                "SELECT row_json FROM registry_record WHERE entity = ?1 AND id = ?2",
+                params![entity.as_str(), id.to_string()],
+                |r| r.get(0),
+            )
             .optional()?
-            .ok_or(StoreError::NotFound { entity: entity.as_str(), id: id.to_string() })?;
+            .ok_or(StoreError::NotFound {
+                entity: entity.as_str(),
+                id: id.to_string(),
+            })?;
         Ok(serde_json::from_str(&json)?)
     }
 
     /// All registry records of a kind, optionally only of one village.
-    pub fn records<T: DeserializeOwned>(&self, entity: EntityKind, village: Option<VillageId>) -> Result<Vec<T>, StoreError> {
+    pub fn records<T: DeserializeOwned>(
+        &self,
+        entity: EntityKind,
+        village: Option<VillageId>,
+    ) -> Result<Vec<T>, StoreError> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT row_json FROM registry_record WHERE entity = ?1 AND (?2 IS NULL OR village_id = ?2) ORDER BY id",
         )?;
-        let rows = stmt.query_map(params![entity.as_str(), village.map(|v| v.to_string())], |r| r.get::<_, String>(0))?;
+        let rows = stmt.query_map(
+            params![entity.as_str(), village.map(|v| v.to_string())],
+            |r| r.get::<_, String>(0),
+        )?;
         rows.map(|r| Ok(serde_json::from_str(&r?)?)).collect()
     }
 
@@ -208,39 +270,80 @@ impl Store {
     pub fn template_by_code(&self, code: &str) -> Result<Template, StoreError> {
         let json: String = self
             .conn
-            .query_row("SELECT row_json FROM template WHERE code = ?1 ORDER BY version DESC LIMIT 1", [code], |r| r.get(0))
+            .query_row(
+                "SELECT row_json FROM template WHERE code = ?1 ORDER BY version DESC LIMIT 1",
+                [code],
+                |r| r.get(0),
+            )
             .optional()?
-            .ok_or(StoreError::NotFound { entity: "template", id: code.to_owned() })?;
+            .ok_or(StoreError::NotFound {
+                entity: "template",
+                id: code.to_owned(),
+            })?;
         Ok(serde_json::from_str(&json)?)
     }
 
     /// One exact template version.
-    pub fn template(&self, r: cunjie_domain::template::TemplateRef) -> Result<Template, StoreError> {
+    pub fn template(
+        &self,
+        r: cunjie_domain::template::TemplateRef,
+    ) -> Result<Template, StoreError> {
         let json: String = self
             .conn
-            .query_row("SELECT row_json FROM template WHERE id = ?1 AND version = ?2", params![r.id.to_string(), r.version], |r| r.get(0))
+            .query_row(
+                "SELECT row_json FROM template WHERE id = ?1 AND version = ?2",
+                params![r.id.to_string(), r.version],
+                |r| r.get(0),
+            )
             .optional()?
-            .ok_or(StoreError::NotFound { entity: "template", id: format!("{}@{}", r.id, r.version) })?;
+            .ok_or(StoreError::NotFound {
+                entity: "template",
+                id: format!("{}@{}", r.id, r.version),
+            })?;
         Ok(serde_json::from_str(&json)?)
     }
 
     /// Edits some fields of a household (e.g. a new door plate). One transaction: the local row
     /// and its outbox row, based on the server version the phone had.
-    pub fn update_household_fields(&mut self, id: HouseholdId, fields: BTreeMap<String, serde_json::Value>) -> Result<u64, StoreError> {
-        if let Some(bad) = fields.keys().find(|k| !HOUSEHOLD_EDITABLE.contains(&k.as_str())) {
+    pub fn update_household_fields(
+        &mut self,
+        id: HouseholdId,
+        fields: BTreeMap<String, serde_json::Value>,
+    ) -> Result<u64, StoreError> {
+        if let Some(bad) = fields
+            .keys()
+            .find(|k| !HOUSEHOLD_EDITABLE.contains(&k.as_str()))
+        {
             return Err(StoreError::FieldNotEditable(bad.clone()));
         }
         let mutation_id: MutationId = self.ids.next();
         let tx = self.conn.transaction()?;
         let (json, version, scope): (String, i64, String) = tx
-            .query_row("SELECT row_json, server_version, scope FROM household WHERE id = ?1", [id.to_string()], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .query_row(
+                "SELECT row_json, server_version, scope FROM household WHERE id = ?1",
+                [id.to_string()],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
             .optional()?
-            .ok_or(StoreError::NotFound { entity: "household", id: id.to_string() })?;
+            .ok_or(StoreError::NotFound {
+                entity: "household",
+                id: id.to_string(),
+            })?;
         let mut row: serde_json::Value = serde_json::from_str(&json)?;
         let updated: Household = merge_fields(&mut row, &fields)?;
         upsert_household(&tx, &updated, &scope, version as u64)?;
-        let op = Op::UpdateFields { entity: EntityKind::Household, id: *id.as_uuid(), fields };
-        let seq = enqueue(&tx, self.clock.as_ref(), mutation_id, &op, Some(version as u64))?;
+        let op = Op::UpdateFields {
+            entity: EntityKind::Household,
+            id: *id.as_uuid(),
+            fields,
+        };
+        let seq = enqueue(
+            &tx,
+            self.clock.as_ref(),
+            mutation_id,
+            &op,
+            Some(version as u64),
+        )?;
         tx.commit()?;
         Ok(seq)
     }

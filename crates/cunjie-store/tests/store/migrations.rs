@@ -7,15 +7,24 @@ use crate::common::{Fixture, count, db_path};
 fn sql_files() -> usize {
     std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations"))
         .expect("migrations dir")
-        .filter(|e| e.as_ref().is_ok_and(|e| e.path().extension().is_some_and(|x| x == "sql")))
+        .filter(|e| {
+            e.as_ref()
+                .is_ok_and(|e| e.path().extension().is_some_and(|x| x == "sql"))
+        })
         .count()
 }
 
 #[test]
 fn migrations_are_valid_and_every_sql_file_is_listed() {
-    migrations().validate().expect("every migration applies on an empty database");
+    migrations()
+        .validate()
+        .expect("every migration applies on an empty database");
     let store = Store::open_in_memory(StoreOptions::default()).expect("opens");
-    assert_eq!(store.schema_version().expect("version") as usize, sql_files(), "every .sql file is a listed migration");
+    assert_eq!(
+        store.schema_version().expect("version") as usize,
+        sql_files(),
+        "every .sql file is a listed migration"
+    );
 }
 
 #[test]
@@ -25,7 +34,9 @@ fn a_database_from_the_previous_migration_set_upgrades_with_its_data() {
     {
         let mut conn = rusqlite::Connection::open(&path).expect("open");
         let prev = sql_files() - 1;
-        migrations().to_version(&mut conn, prev).expect("previous schema");
+        migrations()
+            .to_version(&mut conn, prev)
+            .expect("previous schema");
         // What the previous app version had written: its identity, a household, a queued mutation.
         conn.execute_batch(
             "INSERT INTO device_state (id, device_id, next_seq) VALUES (1, '0193a000-0000-7000-8000-000000000001', 2);
@@ -37,11 +48,27 @@ fn a_database_from_the_previous_migration_set_upgrades_with_its_data() {
         .expect("old rows");
     }
     let store = Store::open(&path, StoreOptions::default()).expect("upgrades");
-    assert_eq!(store.schema_version().expect("v") as usize, sql_files(), "now at the latest schema");
-    assert_eq!(store.device_id().to_string(), "0193a000-0000-7000-8000-000000000001", "device identity kept");
+    assert_eq!(
+        store.schema_version().expect("v") as usize,
+        sql_files(),
+        "now at the latest schema"
+    );
+    assert_eq!(
+        store.device_id().to_string(),
+        "0193a000-0000-7000-8000-000000000001",
+        "device identity kept"
+    );
     drop(store);
-    assert_eq!(count(&path, "outbox"), 1, "the queued mutation survived the upgrade");
-    assert_eq!(count(&path, "household"), 1, "the registry survived the upgrade");
+    assert_eq!(
+        count(&path, "outbox"),
+        1,
+        "the queued mutation survived the upgrade"
+    );
+    assert_eq!(
+        count(&path, "household"),
+        1,
+        "the registry survived the upgrade"
+    );
     assert_eq!(count(&path, "draft"), 0, "new tables exist and are empty");
 }
 
@@ -50,16 +77,33 @@ fn a_database_from_a_newer_app_is_refused_untouched() {
     let f = Fixture::new(2);
     let path = f.path();
     drop(f.store);
-    rusqlite::Connection::open(&path).expect("open").pragma_update(None, "user_version", 99).expect("bump");
+    rusqlite::Connection::open(&path)
+        .expect("open")
+        .pragma_update(None, "user_version", 99)
+        .expect("bump");
     let before = std::fs::read(&path).expect("bytes");
     let err = Store::open(&path, StoreOptions::default()).expect_err("newer schema refused");
-    assert!(matches!(err, StoreError::NewerDatabase { found: 99, .. }), "{err}");
-    assert!(err.to_string().contains("update the app"), "the message says what to do: {err}");
-    assert_eq!(std::fs::read(&path).expect("bytes"), before, "the file is not modified");
+    assert!(
+        matches!(err, StoreError::NewerDatabase { found: 99, .. }),
+        "{err}"
+    );
+    assert!(
+        err.to_string().contains("update the app"),
+        "the message says what to do: {err}"
+    );
+    assert_eq!(
+        std::fs::read(&path).expect("bytes"),
+        before,
+        "the file is not modified"
+    );
 }
 
 #[test]
 fn the_store_runs_in_wal_with_full_sync() {
     let f = Fixture::new(1);
-    assert_eq!(f.store.durability().expect("pragmas"), ("wal".to_owned(), 2), "WAL with synchronous=FULL");
+    assert_eq!(
+        f.store.durability().expect("pragmas"),
+        ("wal".to_owned(), 2),
+        "WAL with synchronous=FULL"
+    );
 }
