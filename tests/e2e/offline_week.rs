@@ -48,6 +48,7 @@ fn a_week_offline_loses_nothing_and_duplicates_nothing() {
                 device: phone.store.device_id(),
                 started_at: now,
                 submitted_at: None,
+                server_received_at: None,
                 fix: hh.location.map(|point| GeoFix {
                     point,
                     accuracy_m: 8.0,
@@ -100,6 +101,7 @@ fn a_week_offline_loses_nothing_and_duplicates_nothing() {
                 device: phone.store.device_id(),
                 started_at: t0,
                 submitted_at: None,
+                server_received_at: None,
                 fix: None,
                 results: vec![ItemResult::pass("HH_CLUTTER")],
                 note: None,

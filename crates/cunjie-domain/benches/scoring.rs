@@ -70,6 +70,7 @@ fn bench(c: &mut Criterion) {
                 device: DeviceId::from_uuid(Uuid::from_u128(6)),
                 started_at: DateTime::from_timestamp(1_790_000_000, 0).expect("valid"),
                 submitted_at: None,
+                server_received_at: None,
                 fix: None,
                 results,
                 note: None,

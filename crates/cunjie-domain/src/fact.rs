@@ -193,6 +193,9 @@ pub struct Inspection {
     pub started_at: DateTime<Utc>,
     /// Device time when submitted.
     pub submitted_at: Option<DateTime<Utc>>,
+    /// Server time when the server received it; set by the server, never by the phone.
+    #[serde(default)]
+    pub server_received_at: Option<DateTime<Utc>>,
     /// Where the inspector stood.
     pub fix: Option<GeoFix>,
     /// Answers, in the order given.
@@ -328,6 +331,9 @@ pub struct CleanerRound {
     pub started_at: DateTime<Utc>,
     /// Device time at finish.
     pub ended_at: Option<DateTime<Utc>>,
+    /// Server time when the server received it; set by the server, never by the phone.
+    #[serde(default)]
+    pub server_received_at: Option<DateTime<Utc>>,
     /// GPS trace.
     pub trace: Vec<TracePoint>,
     /// Checkpoints serviced.
@@ -375,6 +381,9 @@ pub enum RectificationError {
         /// The state it was in.
         from: RectificationState,
     },
+    /// An order can only be raised from an item that failed.
+    #[error("item {0} did not fail in this inspection; a rectification needs a failed item")]
+    ItemNotFailed(String),
     /// Closing needs an after photo.
     #[error("an 'after' photo is required to submit a rectification; take one at the same place")]
     AfterPhotoRequired,
@@ -411,7 +420,50 @@ pub struct RectificationOrder {
     pub note: Option<String>,
 }
 
+/// Who, when and by when, for a new order.
+#[derive(Debug, Clone, Copy)]
+pub struct OrderTerms {
+    /// Id of the new order.
+    pub id: RectificationId,
+    /// Who issues it.
+    pub issued_by: PersonId,
+    /// Who must act.
+    pub assignee: PersonId,
+    /// Device time of issue.
+    pub issued_at: DateTime<Utc>,
+    /// Due date (inclusive).
+    pub due: NaiveDate,
+}
+
 impl RectificationOrder {
+    /// Raises an order from a failed item of an inspection; the item's photos become the
+    /// "before" photos.
+    pub fn from_failed_item(
+        insp: &Inspection,
+        item_code: &str,
+        terms: OrderTerms,
+    ) -> Result<Self, RectificationError> {
+        let failed = insp
+            .result(item_code)
+            .filter(|r| r.outcome == Outcome::Fail)
+            .ok_or_else(|| RectificationError::ItemNotFailed(item_code.to_owned()))?;
+        Ok(Self {
+            id: terms.id,
+            inspection: insp.id,
+            item_code: item_code.to_owned(),
+            subject: insp.subject,
+            village: insp.village,
+            issued_by: terms.issued_by,
+            assignee: terms.assignee,
+            issued_at: terms.issued_at,
+            due: terms.due,
+            state: RectificationState::Open,
+            before_photos: failed.photos.clone(),
+            after_photos: vec![],
+            note: failed.note.clone(),
+        })
+    }
+
     /// Marks overdue when `today` is past the due date and nothing was submitted.
     /// Returns whether the state changed.
     pub fn refresh_overdue(&mut self, today: NaiveDate) -> bool {
@@ -531,6 +583,56 @@ mod tests {
         assert!(
             serde_json::from_str::<PhotoHash>("\"zz\"").is_err(),
             "json refuses junk"
+        );
+    }
+
+    #[test]
+    fn orders_come_from_failed_items_only() {
+        let o = order(NaiveDate::from_ymd_opt(2026, 11, 20).expect("valid"));
+        let mut insp = Inspection {
+            id: o.inspection,
+            template: TemplateRef {
+                id: crate::ids::TemplateId::from_uuid(Uuid::from_u128(9)),
+                version: 1,
+            },
+            subject: o.subject,
+            village: o.village,
+            kind: InspectionType::HouseholdMonthly,
+            inspector: o.issued_by,
+            device: DeviceId::from_uuid(Uuid::from_u128(8)),
+            started_at: o.issued_at,
+            submitted_at: None,
+            server_received_at: None,
+            fix: None,
+            results: vec![ItemResult::pass("HH_CLUTTER")],
+            note: None,
+            supersedes: None,
+            status: FactStatus::Submitted,
+        };
+        insp.answer(ItemResult::fail("HH_WHITE_LITTER", 1, vec![hash('e')]));
+        let terms = OrderTerms {
+            id: o.id,
+            issued_by: o.issued_by,
+            assignee: o.assignee,
+            issued_at: o.issued_at,
+            due: o.due,
+        };
+        let made = RectificationOrder::from_failed_item(&insp, "HH_WHITE_LITTER", terms)
+            .expect("failed item");
+        assert_eq!(
+            made.before_photos,
+            vec![hash('e')],
+            "the finding's photos are the before photos"
+        );
+        assert_eq!(made.state, RectificationState::Open, "new orders are open");
+        assert_eq!(
+            RectificationOrder::from_failed_item(&insp, "HH_CLUTTER", terms),
+            Err(RectificationError::ItemNotFailed("HH_CLUTTER".into())),
+            "a passed item cannot be ordered"
+        );
+        assert!(
+            RectificationOrder::from_failed_item(&insp, "NOPE", terms).is_err(),
+            "nor an unanswered one"
         );
     }
 

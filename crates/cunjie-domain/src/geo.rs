@@ -123,8 +123,13 @@ fn first_point(g: &ZoneGeometry) -> Option<GeoPoint> {
     }
 }
 
-/// Distance in metres from a point to a zone (0 inside a polygon zone); `None` for an empty zone.
+/// Distance in metres from a point to a zone (0 inside a polygon zone); `None` for an empty
+/// zone or when any coordinate is not a valid WGS-84 position.
 pub fn distance_to_zone_m(p: GeoPoint, zone: &ZoneGeometry) -> Option<f64> {
+    let (ZoneGeometry::Polygon(pts) | ZoneGeometry::Line(pts)) = zone;
+    if !p.is_valid() || pts.iter().any(|q| !q.is_valid()) {
+        return None;
+    }
     let local = Local::around(first_point(zone)?);
     let xy = Point::from(local.xy(p));
     Some(match zone {
@@ -154,6 +159,15 @@ fn samples(local: &Local, zone: &ZoneGeometry, step: f64) -> Vec<Coord> {
         ZoneGeometry::Line(pts) => {
             let mut out = Vec::new();
             let line = local.line(pts);
+            let total: f64 = line
+                .lines()
+                .map(|seg| (seg.dx().powi(2) + seg.dy().powi(2)).sqrt())
+                .sum();
+            let step = if total / step > MAX_SAMPLES as f64 {
+                total / MAX_SAMPLES as f64
+            } else {
+                step
+            };
             for seg in line.lines() {
                 let len = (seg.dx().powi(2) + seg.dy().powi(2)).sqrt();
                 let n = (len / step).ceil().max(1.0) as usize;
@@ -180,24 +194,29 @@ fn samples(local: &Local, zone: &ZoneGeometry, step: f64) -> Vec<Coord> {
                 maxx = maxx.max(c.x);
                 maxy = maxy.max(c.y);
             }
-            let area_cells = ((maxx - minx) / step) * ((maxy - miny) / step);
-            let step = if area_cells > MAX_SAMPLES as f64 {
-                step * (area_cells / MAX_SAMPLES as f64).sqrt()
-            } else {
-                step
-            };
+            // Whole cells per axis, capped so the grid never exceeds MAX_SAMPLES points
+            // however long, thin or large the polygon is.
+            let cells =
+                |extent: f64| ((extent / step).ceil().max(1.0)).min(MAX_SAMPLES as f64) as usize;
+            let mut nx = cells(maxx - minx);
+            let mut ny = cells(maxy - miny);
+            if nx * ny > MAX_SAMPLES {
+                let k = ((nx * ny) as f64 / MAX_SAMPLES as f64).sqrt();
+                nx = ((nx as f64 / k).ceil() as usize).clamp(1, MAX_SAMPLES);
+                ny = (MAX_SAMPLES / nx).max(1);
+            }
+            let (dx, dy) = ((maxx - minx) / nx as f64, (maxy - miny) / ny as f64);
             let mut out = Vec::new();
-            let mut y = miny + step / 2.0;
-            while y < maxy {
-                let mut x = minx + step / 2.0;
-                while x < maxx {
-                    let c = Coord { x, y };
+            for j in 0..ny {
+                for i in 0..nx {
+                    let c = Coord {
+                        x: minx + dx * (i as f64 + 0.5),
+                        y: miny + dy * (j as f64 + 0.5),
+                    };
                     if poly.contains(&Point::from(c)) {
                         out.push(c);
                     }
-                    x += step;
                 }
-                y += step;
             }
             out
         }
@@ -208,6 +227,11 @@ fn samples(local: &Local, zone: &ZoneGeometry, step: f64) -> Vec<Coord> {
 /// `policy.coverage_radius_m` of the trace, from 0.0 to 1.0. Trace points with a poor or
 /// invalid fix are left out.
 pub fn coverage(zone: &ZoneGeometry, trace: &[TracePoint], policy: &GeoPolicy) -> f64 {
+    let (ZoneGeometry::Polygon(pts) | ZoneGeometry::Line(pts)) = zone;
+    let radius_ok = policy.coverage_radius_m.is_finite() && policy.coverage_radius_m > 0.0;
+    if !radius_ok || pts.iter().any(|p| !p.is_valid()) {
+        return 0.0;
+    }
     let Some(origin) = first_point(zone) else {
         return 0.0;
     };
@@ -380,6 +404,36 @@ mod tests {
         stay.extend(std::iter::repeat_n(pool, 8));
         let (d, ok) = checkpoint_dwell(pool, &trace(&stay, 5), &policy);
         assert!(ok, "stayed {d}");
+    }
+
+    proptest::proptest! {
+        /// Hostile coordinates (NaN, infinities, out of range, huge zones) never panic and
+        /// coverage stays a share.
+        #[test]
+        fn geo_functions_never_panic(
+            zone in proptest::collection::vec((proptest::num::f64::ANY, proptest::num::f64::ANY), 0..6),
+            trace in proptest::collection::vec((proptest::num::f64::ANY, proptest::num::f64::ANY, proptest::num::f64::ANY), 0..6),
+            polygon: bool,
+        ) {
+            let pts: Vec<GeoPoint> = zone.iter().map(|(a, b)| GeoPoint::new(*a, *b)).collect();
+            let zone = if polygon { ZoneGeometry::Polygon(pts) } else { ZoneGeometry::Line(pts) };
+            let t0 = chrono::DateTime::<Utc>::from_timestamp(1_790_000_000, 0).expect("valid");
+            let trace: Vec<TracePoint> = trace.iter().map(|(a, b, acc)| TracePoint { point: GeoPoint::new(*a, *b), accuracy_m: *acc, at: t0 }).collect();
+            let policy = GeoPolicy::default();
+            let c = coverage(&zone, &trace, &policy);
+            proptest::prop_assert!((0.0..=1.0).contains(&c));
+            let p = trace.first().map_or(GeoPoint::new(f64::NAN, 0.0), |t| t.point);
+            let _ = in_zone(p, &zone, 50.0);
+            let _ = checkpoint_dwell(p, &trace, &policy);
+        }
+
+        /// A real village-sized zone walked by a random trace: coverage is a share.
+        #[test]
+        fn coverage_is_a_share(offsets in proptest::collection::vec((0.0f64..1000.0, -60.0f64..60.0), 1..40)) {
+            let trace: Vec<GeoPoint> = offsets.iter().map(|(e, n)| north_of(east(*e), *n)).collect();
+            let c = coverage(&road(), &super::tests::trace(&trace, 5), &GeoPolicy::default());
+            proptest::prop_assert!((0.0..=1.0).contains(&c));
+        }
     }
 
     #[test]

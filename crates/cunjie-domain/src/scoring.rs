@@ -756,6 +756,7 @@ mod tests {
             device: DeviceId::from_uuid(Uuid::from_u128(78)),
             started_at: DateTime::from_timestamp(1_790_000_000, 0).expect("valid"),
             submitted_at: None,
+            server_received_at: None,
             fix: None,
             results: t
                 .items
@@ -1168,6 +1169,35 @@ mod tests {
             Some(EscalationStep::Accountability),
             "third or more"
         );
+    }
+
+    proptest::proptest! {
+        /// Whatever an inspector answers, a points score stays within 0..=full and a yuan score
+        /// is never positive; deductions never exceed what the template allows.
+        #[test]
+        fn inspection_scores_stay_in_range(answers in proptest::collection::vec((0usize..12, 0u8..3, 0u32..50), 0..30)) {
+            let t = presets::household_sanbao();
+            let hh = Subject { kind: SubjectKind::Household, id: Uuid::from_u128(10) };
+            let mut insp = inspection(&t, hh, VillageId::from_uuid(Uuid::from_u128(1)), &[]);
+            for (i, o, n) in answers {
+                let code = &t.items[i].item_code;
+                let outcome = [Outcome::Pass, Outcome::Fail, Outcome::NotApplicable][o as usize];
+                insp.answer(ItemResult { outcome, count: n, ..ItemResult::pass(code) });
+            }
+            let s = score_inspection(&t, &insp);
+            proptest::prop_assert!(s.score >= Amount::ZERO && s.score <= Amount::whole(100));
+            let failures = insp.failures().count();
+            let sum_items: Amount = t.items.iter().filter(|i| insp.result(&i.item_code).is_some_and(|r| r.outcome == Outcome::Fail)).map(|i| i.deduction).sum();
+            proptest::prop_assert_eq!(Amount::whole(100) - s.score, sum_items, "{} failures", failures);
+
+            let r = presets::village_recheck();
+            let v = Subject { kind: SubjectKind::AdminVillage, id: Uuid::from_u128(1) };
+            let mut vi = inspection(&r, v, VillageId::from_uuid(Uuid::from_u128(1)), &[]);
+            for (i, o, n) in insp.results.iter().enumerate().map(|(k, res)| (k % r.items.len(), res.outcome, res.count)) {
+                vi.answer(ItemResult { outcome: o, count: n, ..ItemResult::pass(&r.items[i].item_code) });
+            }
+            proptest::prop_assert!(score_inspection(&r, &vi).score <= Amount::ZERO);
+        }
     }
 
     #[test]

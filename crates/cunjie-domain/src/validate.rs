@@ -266,6 +266,7 @@ mod tests {
             device: DeviceId::from_uuid(u(5)),
             started_at: DateTime::from_timestamp(1_790_000_000, 0).expect("valid"),
             submitted_at: None,
+            server_received_at: None,
             fix: Some(GeoFix {
                 point: GeoPoint::new(27.6, 113.85),
                 accuracy_m: 6.0,

@@ -115,6 +115,7 @@ fn inspection(store: &Store, village: VillageId, photos: &[PhotoHash]) -> Inspec
         device: store.device_id(),
         started_at: now,
         submitted_at: None,
+        server_received_at: None,
         fix: Some(GeoFix {
             point: GeoPoint::new(27.6, 113.85),
             accuracy_m: 5.0,

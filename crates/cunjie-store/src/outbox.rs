@@ -194,6 +194,47 @@ impl Store {
         Ok(moved)
     }
 
+    /// Marks mutations as sent (before the request goes out), counting the attempt.
+    pub fn mark_in_flight(&mut self, seqs: &[u64]) -> Result<(), StoreError> {
+        let tx = self.conn.transaction()?;
+        for seq in seqs {
+            tx.execute(
+                "UPDATE outbox SET state = 'in_flight', attempts = attempts + 1 WHERE seq = ?1",
+                [*seq as i64],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Records why the last push of these mutations failed (shown to the person in words).
+    pub fn record_push_error(&mut self, seqs: &[u64], error: &str) -> Result<(), StoreError> {
+        let tx = self.conn.transaction()?;
+        for seq in seqs {
+            tx.execute(
+                "UPDATE outbox SET last_error = ?2 WHERE seq = ?1",
+                params![*seq as i64, error],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Delivery state of a pending mutation: `(in_flight, attempts, last_error)`.
+    pub fn delivery(&self, seq: u64) -> Result<(bool, u32, Option<String>), StoreError> {
+        self.conn
+            .query_row(
+                "SELECT state = 'in_flight', attempts, last_error FROM outbox WHERE seq = ?1",
+                [seq as i64],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()?
+            .ok_or(StoreError::NotFound {
+                entity: "mutation",
+                id: seq.to_string(),
+            })
+    }
+
     /// Drops acknowledged mutations older than `before` (kept 30 days for replay after a
     /// server restore).
     pub fn prune_acked(&mut self, before: DateTime<Utc>) -> Result<u64, StoreError> {

@@ -269,6 +269,7 @@ fn new_inspection(
         device: store.device_id(),
         started_at: now,
         submitted_at: None,
+        server_received_at: None,
         fix: at.map(|point| GeoFix {
             point,
             accuracy_m: 6.0,

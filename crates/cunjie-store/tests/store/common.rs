@@ -187,6 +187,7 @@ impl Fixture {
             device: self.store.device_id(),
             started_at: self.now(),
             submitted_at: None,
+            server_received_at: None,
             fix: Some(GeoFix {
                 point: GeoPoint::new(27.6, 113.85),
                 accuracy_m: 6.0,

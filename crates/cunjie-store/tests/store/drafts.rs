@@ -101,6 +101,7 @@ fn round_in_progress_resumes_after_restart() {
         pass_no: 1,
         started_at: clock_now(&clock),
         ended_at: None,
+        server_received_at: None,
         trace: vec![],
         visits: vec![],
         problems: vec![],

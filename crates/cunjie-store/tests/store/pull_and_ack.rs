@@ -179,6 +179,21 @@ fn acknowledgements_move_settled_mutations_and_keep_the_rest() {
         "HLCs increase with seq"
     );
     let device = f.store.device_id();
+    assert_eq!(
+        f.store.delivery(1).expect("delivery"),
+        (false, 0, None),
+        "not sent yet"
+    );
+    f.store.mark_in_flight(&[1, 2, 3]).expect("sent");
+    f.store
+        .record_push_error(&[1, 2, 3], "连接中断")
+        .expect("error noted");
+    f.store.mark_in_flight(&[1, 2, 3]).expect("sent again");
+    assert_eq!(
+        f.store.delivery(3).expect("delivery"),
+        (true, 2, Some("连接中断".into())),
+        "two attempts, last error kept"
+    );
     let resp = PushResponse {
         acked_through: 2,
         results: vec![

@@ -65,6 +65,7 @@ fn round_draft(f: &mut Fixture) {
         pass_no: 1,
         started_at: t0,
         ended_at: Some(t0 + chrono::Duration::minutes(40)),
+        server_received_at: None,
         trace: vec![TracePoint {
             point: GeoPoint::new(27.6, 113.85),
             accuracy_m: 5.0,
