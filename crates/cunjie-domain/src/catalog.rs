@@ -353,6 +353,49 @@ mod tests {
         }
     }
 
+    /// Every item's Chinese text stands in the seed lines it cites. The seeds live in
+    /// `../shared/seeds` beside the repository (override with `CUNJIE_SEEDS_DIR`).
+    #[test]
+    fn every_item_text_stands_in_its_cited_seed_lines() {
+        let dir = std::env::var_os("CUNJIE_SEEDS_DIR")
+            .map(std::path::PathBuf::from)
+            .unwrap_or_else(|| {
+                std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/seeds")
+            });
+        let mut files = BTreeMap::new();
+        for (name, lines) in SEED_FILES {
+            let text = std::fs::read_to_string(dir.join(name)).unwrap_or_else(|e| {
+                panic!("seed file {name} not found in {} ({e}); set CUNJIE_SEEDS_DIR to the seeds folder", dir.display())
+            });
+            let v: Vec<String> = text.lines().map(str::to_owned).collect();
+            assert_eq!(
+                v.len() as u32,
+                lines,
+                "{name} has the line count SEED_FILES records"
+            );
+            files.insert(name, v);
+        }
+        let mut checked = 0;
+        for set in &Catalog::builtin().sets {
+            for item in &set.items {
+                let c = parse_citation(&item.citation).expect("checked at load");
+                let cited = files[c.file][(c.first - 1) as usize..c.last as usize].join("\n");
+                assert!(
+                    cited.contains(&item.text_zh),
+                    "{}: its text_zh is not in {}",
+                    item.code,
+                    item.citation
+                );
+                checked += 1;
+            }
+        }
+        assert_eq!(
+            checked,
+            Catalog::builtin().item_count(),
+            "every item checked"
+        );
+    }
+
     #[test]
     fn duplicate_codes_are_refused() {
         let text = r#"
