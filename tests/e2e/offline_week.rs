@@ -6,15 +6,15 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use cunjie_domain::catalog::SubjectKind;
-use cunjie_domain::clock::{Clock, FakeClock};
-use cunjie_domain::fact::{FactStatus, GeoFix, Inspection, InspectionType, ItemResult, Subject};
+use cunjie_domain::clock::FakeClock;
+use cunjie_domain::fact::{Inspection, InspectionType, ItemResult, Subject};
 use cunjie_domain::geo::GeoPolicy;
 use cunjie_domain::ids::PersonId;
 use cunjie_domain::scoring::{Scheme, SchemeKind, VillageMonth, score_village_month};
 use cunjie_domain::template::presets;
 use cunjie_e2e::evidence::sha256_hex;
 use cunjie_e2e::seed::demo_village;
-use cunjie_e2e::sim::SimDevice;
+use cunjie_e2e::sim::{SimDevice, new_inspection};
 use cunjie_protocol::v1::{Mutation, Op, PushRequest};
 use cunjie_store::{Store, StoreOptions};
 use uuid::Uuid;
@@ -34,32 +34,19 @@ fn a_week_offline_loses_nothing_and_duplicates_nothing() {
         for k in 0..6u32 {
             let n = (day * 6 + k) as usize;
             let hh = &village.households[n];
-            let now = clock.now();
-            let mut insp = Inspection {
-                id: phone.store.new_id(),
-                template: t.reference(),
-                subject: Subject {
-                    kind: SubjectKind::Household,
-                    id: *hh.id.as_uuid(),
-                },
-                village: village.village.id,
-                kind: InspectionType::TownshipRecheck,
-                inspector,
-                device: phone.store.device_id(),
-                started_at: now,
-                submitted_at: None,
-                server_received_at: None,
-                fix: hh.location.map(|point| GeoFix {
-                    point,
-                    accuracy_m: 8.0,
-                    fix_time: Some(now),
-                    mock: false,
-                }),
-                results: vec![],
-                note: None,
-                supersedes: None,
-                status: FactStatus::Draft,
+            let subject = Subject {
+                kind: SubjectKind::Household,
+                id: *hh.id.as_uuid(),
             };
+            let mut insp = new_inspection(
+                &phone.store,
+                &t,
+                subject,
+                village.village.id,
+                inspector,
+                hh.location,
+            );
+            insp.kind = InspectionType::TownshipRecheck;
             for item in &t.items {
                 insp.answer(ItemResult::pass(&item.item_code));
                 // Saved on every tap, as the app does.
@@ -87,27 +74,19 @@ fn a_week_offline_loses_nothing_and_duplicates_nothing() {
         }
         if day == 2 || day == 5 {
             // The phone dies mid-day: the next inspection was half filled in.
-            let t0 = clock.now();
-            let mut half = Inspection {
-                id: phone.store.new_id(),
-                template: t.reference(),
-                subject: Subject {
-                    kind: SubjectKind::Household,
-                    id: *village.households[59 - day as usize].id.as_uuid(),
-                },
-                village: village.village.id,
-                kind: InspectionType::TownshipRecheck,
-                inspector,
-                device: phone.store.device_id(),
-                started_at: t0,
-                submitted_at: None,
-                server_received_at: None,
-                fix: None,
-                results: vec![ItemResult::pass("HH_CLUTTER")],
-                note: None,
-                supersedes: None,
-                status: FactStatus::Draft,
+            let subject = Subject {
+                kind: SubjectKind::Household,
+                id: *village.households[59 - day as usize].id.as_uuid(),
             };
+            let mut half = new_inspection(
+                &phone.store,
+                &t,
+                subject,
+                village.village.id,
+                inspector,
+                None,
+            );
+            half.answer(ItemResult::pass("HH_CLUTTER"));
             phone
                 .store
                 .save_inspection_draft(&half)

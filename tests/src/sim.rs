@@ -4,6 +4,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use cunjie_domain::clock::FakeClock;
+use cunjie_domain::fact::{FactStatus, GeoFix, Inspection, InspectionType, Subject};
+use cunjie_domain::ids::{PersonId, VillageId};
+use cunjie_domain::place::GeoPoint;
+use cunjie_domain::template::Template;
 use cunjie_store::{Store, StoreError, StoreOptions};
 
 use crate::evidence::{Evidence, render_jpeg, write_durable};
@@ -49,16 +53,54 @@ impl SimDevice {
 
     /// Takes a "photo": a real JPEG written durably, then registered.
     pub fn take_photo(&mut self, seed: u32) -> Result<Evidence, StoreError> {
-        let bytes = render_jpeg(seed, 320, 240);
-        let ev = write_durable(&self.dir.path().join("photos"), &bytes)
-            .map_err(|e| StoreError::PhotoMissing(e.to_string()))?;
-        self.store.register_photo(
-            &ev.hash,
-            ev.size,
-            "image/jpeg",
-            &ev.path.to_string_lossy(),
-            None,
-        )?;
-        Ok(ev)
+        take_photo(&mut self.store, &self.dir.path().join("photos"), seed)
+    }
+}
+
+/// Renders a real JPEG for `seed`, writes it durably into `dir`, then records it in the store.
+pub fn take_photo(store: &mut Store, dir: &Path, seed: u32) -> Result<Evidence, StoreError> {
+    let bytes = render_jpeg(seed, 320, 240);
+    let ev = write_durable(dir, &bytes).map_err(|e| StoreError::PhotoMissing(e.to_string()))?;
+    store.register_photo(
+        &ev.hash,
+        ev.size,
+        "image/jpeg",
+        &ev.path.to_string_lossy(),
+        None,
+    )?;
+    Ok(ev)
+}
+
+/// A new, empty inspection draft of `template` for `subject`, by `inspector` on this phone.
+pub fn new_inspection(
+    store: &Store,
+    template: &Template,
+    subject: Subject,
+    village: VillageId,
+    inspector: PersonId,
+    at: Option<GeoPoint>,
+) -> Inspection {
+    let now = store.clock().now();
+    Inspection {
+        id: store.new_id(),
+        template: template.reference(),
+        subject,
+        village,
+        kind: InspectionType::HouseholdMonthly,
+        inspector,
+        device: store.device_id(),
+        started_at: now,
+        submitted_at: None,
+        server_received_at: None,
+        fix: at.map(|point| GeoFix {
+            point,
+            accuracy_m: 6.0,
+            fix_time: Some(now),
+            mock: false,
+        }),
+        results: vec![],
+        note: None,
+        supersedes: None,
+        status: FactStatus::Draft,
     }
 }

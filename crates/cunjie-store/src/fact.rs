@@ -162,38 +162,34 @@ impl Store {
         Ok(seq)
     }
 
-    /// A submitted inspection.
-    pub fn inspection(&self, id: InspectionId) -> Result<Inspection, StoreError> {
+    fn load_fact<T: serde::de::DeserializeOwned>(
+        &self,
+        id: &str,
+        kind: &'static str,
+    ) -> Result<T, StoreError> {
         let json: String = self
             .conn
             .query_row(
-                "SELECT row_json FROM fact WHERE id = ?1 AND kind = 'inspection'",
-                [id.to_string()],
+                "SELECT row_json FROM fact WHERE id = ?1 AND kind = ?2",
+                params![id, kind],
                 |r| r.get(0),
             )
             .optional()?
             .ok_or(StoreError::NotFound {
-                entity: "inspection",
-                id: id.to_string(),
+                entity: kind,
+                id: id.to_owned(),
             })?;
         Ok(serde_json::from_str(&json)?)
     }
 
+    /// A submitted inspection.
+    pub fn inspection(&self, id: InspectionId) -> Result<Inspection, StoreError> {
+        self.load_fact(&id.to_string(), "inspection")
+    }
+
     /// A submitted round.
     pub fn round(&self, id: RoundId) -> Result<CleanerRound, StoreError> {
-        let json: String = self
-            .conn
-            .query_row(
-                "SELECT row_json FROM fact WHERE id = ?1 AND kind = 'round'",
-                [id.to_string()],
-                |r| r.get(0),
-            )
-            .optional()?
-            .ok_or(StoreError::NotFound {
-                entity: "round",
-                id: id.to_string(),
-            })?;
-        Ok(serde_json::from_str(&json)?)
+        self.load_fact(&id.to_string(), "round")
     }
 
     /// What this device submitted, newest first, with each one's sync state.

@@ -11,15 +11,14 @@ use std::sync::Arc;
 use anyhow::{Context, Result, bail};
 use cunjie_domain::catalog::{Catalog, SubjectKind};
 use cunjie_domain::clock::SystemClock;
-use cunjie_domain::fact::{FactStatus, GeoFix, Inspection, InspectionType, ItemResult, Subject};
+use cunjie_domain::fact::{InspectionType, ItemResult, Subject};
 use cunjie_domain::geo::GeoPolicy;
 use cunjie_domain::ids::PersonId;
 use cunjie_domain::scoring::{
     Scheme, SchemeKind, VillageMonth, score_inspection, score_village_month,
 };
-use cunjie_domain::template::Template;
-use cunjie_e2e::evidence::{render_jpeg, write_durable};
 use cunjie_e2e::seed::demo_village;
+use cunjie_e2e::sim::{new_inspection, take_photo};
 use cunjie_store::{Store, StoreOptions};
 use uuid::Uuid;
 
@@ -82,19 +81,13 @@ fn main() -> Result<()> {
 
     let inspector = PersonId::from_uuid(Uuid::from_u128(0x0193_5000_0000_7000_8000_0000_0000_0900));
     let policy = GeoPolicy::default();
+    let photos = dir.join("photos");
     let mut photo_seed = 0;
     let mut photo = |store: &mut Store| -> Result<cunjie_domain::fact::PhotoHash> {
         photo_seed += 1;
-        let ev = write_durable(&dir.join("photos"), &render_jpeg(photo_seed, 320, 240))
-            .context("saving a photo")?;
-        store.register_photo(
-            &ev.hash,
-            ev.size,
-            "image/jpeg",
-            &ev.path.to_string_lossy(),
-            None,
-        )?;
-        Ok(ev.hash)
+        Ok(take_photo(store, &photos, photo_seed)
+            .context("saving a photo")?
+            .hash)
     };
 
     // The inspector searches by door plate, as on the phone.
@@ -112,7 +105,7 @@ fn main() -> Result<()> {
             kind: SubjectKind::Household,
             id: *household.id.as_uuid(),
         },
-        &village.village,
+        village.village.id,
         inspector,
         household.location,
     );
@@ -169,7 +162,7 @@ fn main() -> Result<()> {
             kind: SubjectKind::AdminVillage,
             id: *village.village.id.as_uuid(),
         },
-        &village.village,
+        village.village.id,
         inspector,
         village.village.centroid,
     );
@@ -248,37 +241,4 @@ fn main() -> Result<()> {
         println!("  {} {} {}", h.submitted_at, h.kind, h.state.label_zh());
     }
     Ok(())
-}
-
-fn new_inspection(
-    store: &Store,
-    template: &Template,
-    subject: Subject,
-    village: &cunjie_domain::place::AdminVillage,
-    inspector: PersonId,
-    at: Option<cunjie_domain::place::GeoPoint>,
-) -> Inspection {
-    let now = store.clock().now();
-    Inspection {
-        id: store.new_id(),
-        template: template.reference(),
-        subject,
-        village: village.id,
-        kind: InspectionType::HouseholdMonthly,
-        inspector,
-        device: store.device_id(),
-        started_at: now,
-        submitted_at: None,
-        server_received_at: None,
-        fix: at.map(|point| GeoFix {
-            point,
-            accuracy_m: 6.0,
-            fix_time: Some(now),
-            mock: false,
-        }),
-        results: vec![],
-        note: None,
-        supersedes: None,
-        status: FactStatus::Draft,
-    }
 }
