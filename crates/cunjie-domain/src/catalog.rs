@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 /// What a standard, template or inspection is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum SubjectKind {
     /// 农户
@@ -51,6 +52,7 @@ impl SubjectKind {
 /// Whether a set can be checked by an inspector or is a classification (garbage categories,
 /// disposal chains).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum SetKind {
     /// Checkable conditions.
@@ -61,6 +63,7 @@ pub enum SetKind {
 
 /// One item of a standard set.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct StandardItem {
     /// Stable code, unique across the catalog (e.g. `LWA1`, `HH_WHITE_LITTER`).
@@ -79,6 +82,7 @@ pub struct StandardItem {
 
 /// A named set of standards (三有, 六无, a 门前三包 variant …).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct StandardSet {
     /// Stable code (e.g. `LIUWU_VILLAGE`).
@@ -102,6 +106,7 @@ pub struct StandardSet {
 
 /// The whole catalog.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Catalog {
     /// Format version of the catalog file.

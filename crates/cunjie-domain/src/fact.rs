@@ -23,6 +23,7 @@ use crate::template::TemplateRef;
 /// The SHA-256 of a photo's upload derivative, as 64 lower-case hex digits. Rows name photos
 /// by this, never by path.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(try_from = "String", into = "String")]
 pub struct PhotoHash(String);
 
@@ -73,6 +74,7 @@ impl fmt::Display for PhotoHash {
 
 /// A position fix as the phone reported it.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct GeoFix {
     /// Where.
     pub point: GeoPoint,
@@ -86,6 +88,7 @@ pub struct GeoFix {
 
 /// What is inspected.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Subject {
     /// Kind of subject.
     pub kind: SubjectKind,
@@ -95,6 +98,7 @@ pub struct Subject {
 
 /// Why an inspection was made (E9, the ones the app records).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum InspectionType {
     /// 村两委每月农户检查
@@ -113,6 +117,7 @@ pub enum InspectionType {
 
 /// The answer to one checklist item.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
     /// 合格
@@ -125,6 +130,7 @@ pub enum Outcome {
 
 /// One answered item.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ItemResult {
     /// Catalog item code.
     pub item_code: String,
@@ -164,6 +170,7 @@ impl ItemResult {
 
 /// Whether a fact is still being filled in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum FactStatus {
     /// 草稿: on the phone only, editable.
@@ -174,6 +181,7 @@ pub enum FactStatus {
 
 /// An inspection of one subject against one template version.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Inspection {
     /// Id (UUIDv7 from the phone).
     pub id: InspectionId,
@@ -246,6 +254,7 @@ impl Inspection {
 
 /// One GPS sample of a round's trace.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct TracePoint {
     /// Where.
     pub point: GeoPoint,
@@ -257,6 +266,7 @@ pub struct TracePoint {
 
 /// The state a cleaner found a checkpoint in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum CheckpointState {
     /// 已清运
@@ -280,6 +290,7 @@ impl CheckpointState {
 
 /// A visit to a garbage pool or bin during a round.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct CheckpointVisit {
     /// The facility.
     pub facility: FacilityId,
@@ -299,6 +310,7 @@ pub struct CheckpointVisit {
 
 /// A problem a cleaner reports during a round (a 六无 condition, with a photo).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ProblemReport {
     /// Id.
     pub id: ProblemId,
@@ -316,6 +328,7 @@ pub struct ProblemReport {
 
 /// A cleaner's round of a zone (one pass).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct CleanerRound {
     /// Id.
     pub id: RoundId,
@@ -346,6 +359,7 @@ pub struct CleanerRound {
 
 /// The states of a rectification order (限期整改).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum RectificationState {
     /// 待整改
@@ -391,6 +405,7 @@ pub enum RectificationError {
 
 /// A rectification order raised from a failed item.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct RectificationOrder {
     /// Id.
     pub id: RectificationId,

@@ -16,6 +16,7 @@ const EARTH_RADIUS_M: f64 = 6_371_008.8;
 
 /// Thresholds for judging fixes and visits; every number is a township setting.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct GeoPolicy {
     /// A fix worse than this (metres) is flagged and not trusted as proof of presence.
     pub max_accuracy_m: f64,
@@ -43,6 +44,7 @@ impl Default for GeoPolicy {
 
 /// Why a fix is not trusted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum FixProblem {
     /// Latitude/longitude not finite or out of range.

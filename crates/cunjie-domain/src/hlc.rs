@@ -22,6 +22,7 @@ pub const SKEW_FLAG_MS: i64 = 10 * 60_000;
 
 /// One hybrid-logical-clock timestamp.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Hlc {
     /// Physical part, Unix milliseconds (48 bits).
     pub ms: u64,
@@ -70,6 +71,7 @@ impl PartialOrd for Hlc {
 
 /// A device's hybrid logical clock.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct HlcClock {
     device: DeviceId,
     last_ms: u64,
@@ -164,6 +166,7 @@ impl HlcClock {
 
 /// What the server made of an incoming HLC.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Clamped {
     /// The HLC to store and order by: never more than [`CLAMP_DELTA_MS`] ahead of the server.
     pub hlc: Hlc,

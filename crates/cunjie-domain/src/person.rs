@@ -7,6 +7,7 @@ use crate::ids::{AssignmentId, PersonId, TownshipId, VillageId, ZoneId};
 
 /// The roles the app knows (a subset of E2 that acts in the app).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Role {
     /// 保洁员: walks rounds of assigned zones.
@@ -52,6 +53,7 @@ impl Role {
 
 /// A person known to the township.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Person {
     /// Id.
     pub id: PersonId,
@@ -67,6 +69,7 @@ pub struct Person {
 
 /// What an assignment covers.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum AssignmentTarget {
     /// A cleaner's responsibility zones (分区包干).
@@ -84,6 +87,7 @@ pub enum AssignmentTarget {
 /// A person's assignment, valid over a period. Authorisation of a fact is judged against the
 /// assignment valid when the fact was captured.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Assignment {
     /// Id.
     pub id: AssignmentId,

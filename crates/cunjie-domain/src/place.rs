@@ -10,6 +10,7 @@ use crate::ids::{BusinessId, FacilityId, GroupId, HouseholdId, TownshipId, Villa
 
 /// A WGS-84 position in decimal degrees.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct GeoPoint {
     /// Latitude, −90..=90.
     pub lat: f64,
@@ -34,6 +35,7 @@ impl GeoPoint {
 
 /// A township (乡镇), the unit that runs one Cunjie server's registry.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Township {
     /// Id.
     pub id: TownshipId,
@@ -45,6 +47,7 @@ pub struct Township {
 
 /// An administrative village (行政村): the unit that is assessed and ranked monthly.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct AdminVillage {
     /// Id.
     pub id: VillageId,
@@ -64,6 +67,7 @@ pub struct AdminVillage {
 
 /// A village group (村民组 / 村民小组).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct VillageGroup {
     /// Id.
     pub id: GroupId,
@@ -77,6 +81,7 @@ pub struct VillageGroup {
 
 /// A household (农户).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Household {
     /// Id.
     pub id: HouseholdId,
@@ -98,8 +103,13 @@ pub struct Household {
     pub location: Option<GeoPoint>,
 }
 
+/// Household fields a person may edit on the phone; the rest is the township office's.
+pub const HOUSEHOLD_EDITABLE_FIELDS: [&str; 5] =
+    ["head_name", "door_plate", "members", "roadside", "location"];
+
 /// What kind of business or unit (E25).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum BusinessType {
     /// 沿街门市
@@ -118,6 +128,7 @@ pub enum BusinessType {
 
 /// A business or unit bound by 门前三包.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Business {
     /// Id.
     pub id: BusinessId,
@@ -137,6 +148,7 @@ pub struct Business {
 
 /// What a zone covers (E3, the ones the app handles).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum ZoneType {
     /// 保洁责任区
@@ -159,6 +171,7 @@ pub enum ZoneType {
 
 /// A zone's shape: an area, or a line such as a road or a river bank.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(tag = "type", content = "coordinates")]
 pub enum ZoneGeometry {
     /// A closed ring of points (the last may repeat the first or not).
@@ -169,6 +182,7 @@ pub enum ZoneGeometry {
 
 /// A responsibility zone (责任区, 分区包干).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Zone {
     /// Id.
     pub id: ZoneId,
@@ -186,6 +200,7 @@ pub struct Zone {
 
 /// Facility types (E4).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum FacilityType {
     /// 垃圾桶
@@ -233,6 +248,7 @@ impl FacilityType {
 
 /// A facility with its uniform number (统一编号, 000:215).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Facility {
     /// Id.
     pub id: FacilityId,

@@ -24,6 +24,7 @@ use crate::template::{CountUnit, Critical, ScoreUnit, Template};
 
 /// What one failed item cost in one inspection.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ItemDeduction {
     /// Catalog item.
     pub item_code: String,
@@ -37,6 +38,7 @@ pub struct ItemDeduction {
 
 /// The score of one inspection under its template.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct InspectionScore {
     /// Points or yuan.
     pub unit: ScoreUnit,
@@ -124,6 +126,7 @@ pub fn score_inspection(template: &Template, insp: &Inspection) -> InspectionSco
 
 /// The length of an assessment period.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Period {
     /// 每月
@@ -138,6 +141,7 @@ pub enum Period {
 
 /// Outside findings with fixed consequences (000:159).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ExternalEventKind {
     /// 县以上检查书面通报表彰
@@ -148,6 +152,7 @@ pub enum ExternalEventKind {
 
 /// How a rule's units are counted from findings.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(tag = "per", rename_all = "snake_case")]
 pub enum Trigger {
     /// Each counted occurrence of any of the items (每发现一次 / 每次).
@@ -178,6 +183,7 @@ pub enum Trigger {
 
 /// What a rule does when triggered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(tag = "effect", rename_all = "snake_case")]
 pub enum Effect {
     /// Adds this signed amount per unit (negative for deductions).
@@ -194,6 +200,7 @@ pub enum Effect {
 
 /// A reward or deduction rule of a yuan scheme.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct YuanRule {
     /// Stable code, e.g. `D-POOL`.
     pub code: String,
@@ -209,6 +216,7 @@ pub struct YuanRule {
 
 /// Scheme T's parameters.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct YuanScheme {
     /// The monthly basic assessment subsidy (基本考核补助); the seeds do not give it.
     pub base_subsidy: Amount,
@@ -224,6 +232,7 @@ pub struct YuanScheme {
 
 /// Scheme C's parameters.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct PointsScheme {
     /// Full score (百分制: 100).
     pub full: Amount,
@@ -243,6 +252,7 @@ pub struct PointsScheme {
 
 /// The kind of scheme with its parameters.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum SchemeKind {
     /// Yuan deductions per finding.
@@ -253,6 +263,7 @@ pub enum SchemeKind {
 
 /// A named, versioned scoring scheme. Results are stored with the code and version they used.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Scheme {
     /// Code, e.g. `TOWNSHIP_MONTHLY_YUAN`.
     pub code: String,
@@ -425,6 +436,7 @@ impl YuanScheme {
 
 /// An external event recorded by township staff.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ExternalEvent {
     /// Kind.
     pub kind: ExternalEventKind,
@@ -451,6 +463,7 @@ pub struct VillageMonth<'a> {
 
 /// One rule's effect on a village's month.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct RuleApplied {
     /// Rule code.
     pub rule: String,
@@ -462,6 +475,7 @@ pub struct RuleApplied {
 
 /// A village's month under a yuan scheme.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct VillageMonthScore {
     /// The village.
     pub village: VillageId,
@@ -592,6 +606,7 @@ pub fn score_village_month(scheme: &YuanScheme, m: &VillageMonth<'_>) -> Village
 
 /// One ranked entry.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Ranked<K> {
     /// What is ranked.
     pub key: K,
@@ -623,6 +638,7 @@ pub fn rank<K: Ord + Clone>(scores: &[(K, Amount)]) -> Vec<Ranked<K>> {
 
 /// A township's half-year inputs under Scheme C.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct HalfYearInput {
     /// The township.
     pub township: TownshipId,
@@ -636,6 +652,7 @@ pub struct HalfYearInput {
 
 /// A township's half-year score.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct HalfYearScore {
     /// The township.
     pub township: TownshipId,
@@ -678,6 +695,7 @@ pub fn score_half_year(scheme: &PointsScheme, input: &HalfYearInput) -> HalfYear
 
 /// The consequence for a unit that is last again (001:117).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum EscalationStep {
     /// 表态性发言 at the bimonthly review meeting.

@@ -15,6 +15,7 @@ use crate::ids::TemplateId;
 
 /// What a template's scores are in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ScoreUnit {
     /// 百分制 points: start from the full score and deduct.
@@ -25,6 +26,7 @@ pub enum ScoreUnit {
 
 /// What one count of a failed item is (E12).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum CountUnit {
     /// 每发现一次
@@ -59,6 +61,7 @@ impl CountUnit {
 
 /// One-vote veto (一票否决): a failed critical item zeroes its section or the whole inspection.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Critical {
     /// Not critical.
@@ -72,6 +75,7 @@ pub enum Critical {
 
 /// A section of a template (e.g. 包卫生), optionally capped.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Section {
     /// Code, unique in the template.
     pub code: String,
@@ -85,6 +89,7 @@ pub struct Section {
 
 /// How one catalog item is scored in a template.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct TemplateItem {
     /// The catalog item.
     pub item_code: String,
@@ -110,6 +115,7 @@ pub struct TemplateItem {
 
 /// A checklist template, one version of it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Template {
     /// The same across versions.
     pub id: TemplateId,
@@ -135,6 +141,7 @@ pub struct Template {
 
 /// A reference to one version of a template.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct TemplateRef {
     /// Template id.
     pub id: TemplateId,

@@ -16,6 +16,7 @@ use crate::template::Template;
 
 /// How serious an issue is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Severity {
     /// Submission is refused until it is fixed.
@@ -26,6 +27,7 @@ pub enum Severity {
 
 /// What is wrong. The code is stable and goes over the wire.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum IssueCode {
     /// The inspection was filled against another template or version.
@@ -60,6 +62,7 @@ pub enum IssueCode {
 
 /// One thing validation found.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Issue {
     /// What.
     pub code: IssueCode,

@@ -9,6 +9,7 @@ use uuid::Uuid;
 
 /// The kind of entity a mutation or change touches. Stable strings on the wire and in storage.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum EntityKind {
     /// A township.
@@ -62,6 +63,7 @@ impl EntityKind {
 
 /// What a phone asks the server to do. Facts are inserted once; registry edits are per field.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum Op {
     /// A submitted inspection (immutable once submitted).
@@ -140,6 +142,7 @@ impl Op {
 
 /// One mutation as pushed: `(device_id, seq)` is its identity, dense per device.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Mutation {
     /// The device that made it.
     pub device_id: DeviceId,
@@ -159,6 +162,7 @@ pub struct Mutation {
 
 /// A batch of mutations in `seq` order.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct PushRequest {
     /// The mutations.
     pub mutations: Vec<Mutation>,
@@ -166,6 +170,7 @@ pub struct PushRequest {
 
 /// What became of one mutation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum MutationStatus {
     /// Applied now.
@@ -184,6 +189,7 @@ pub enum MutationStatus {
 
 /// The result of one mutation, keyed by its seq.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct MutationResult {
     /// The mutation's seq.
     pub seq: u64,
@@ -194,6 +200,7 @@ pub struct MutationResult {
 
 /// The server's answer to a push.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct PushResponse {
     /// Every seq up to this one is settled (applied or rejected).
     pub acked_through: u64,
@@ -205,6 +212,7 @@ pub struct PushResponse {
 
 /// One change in a scope's change log.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Change {
     /// Dense sequence within the scope.
     pub seq: u64,
@@ -220,6 +228,7 @@ pub struct Change {
 
 /// A page of changes after a cursor.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct PullPage {
     /// The scope, e.g. `village:<uuid>`.
     pub scope: String,
@@ -233,8 +242,99 @@ pub struct PullPage {
     pub up_to_date: bool,
 }
 
+/// A phone redeems a one-time enrollment code (`POST /api/v1/enroll`, no auth).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct EnrollRequest {
+    /// The code as shown or scanned (case and separators are ignored).
+    pub code: String,
+    /// The id the phone made for itself (UUIDv7); the server never assigns ids.
+    pub device_id: DeviceId,
+    /// A name for the township office's device list, e.g. the phone model.
+    pub device_name: String,
+}
+
+/// What an enrolled phone learns once. The token is shown only here; the server keeps its hash.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct EnrollResponse {
+    /// The device id, as registered.
+    pub device_id: DeviceId,
+    /// The long-lived device token for `Authorization: Bearer`.
+    pub token: String,
+    /// Who the phone belongs to.
+    pub person_id: cunjie_domain::ids::PersonId,
+    /// Their name.
+    pub person_name: String,
+    /// In which role.
+    pub role: cunjie_domain::person::Role,
+    /// The township.
+    pub township_id: cunjie_domain::ids::TownshipId,
+    /// Its name.
+    pub township_name: String,
+    /// The server's clock, Unix ms.
+    pub server_time_ms: i64,
+}
+
+/// One scope a device may pull, with its epoch (`GET /api/v1/sync/scopes`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct ScopeInfo {
+    /// Scope name: `township:<id>`, `village:<id>` or `zone:<id>`.
+    pub scope: String,
+    /// Current epoch; a change means the phone must wipe and re-pull the scope.
+    pub epoch: u64,
+    /// The newest change sequence in the scope.
+    pub head: u64,
+}
+
+/// The scopes of the calling device, derived from its enrollment and current assignments.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct ScopeList {
+    /// Scopes in a stable order.
+    pub scopes: Vec<ScopeInfo>,
+    /// The server's clock, Unix ms.
+    pub server_time_ms: i64,
+}
+
+/// Stable error codes of the v1 API. A phone branches on these, never on messages.
+pub mod codes {
+    /// The request body is not valid JSON of the expected shape.
+    pub const BAD_REQUEST: &str = "bad_request";
+    /// No, unknown, expired or revoked device token: keep all data, ask to re-enroll.
+    pub const UNAUTHORISED: &str = "unauthorised";
+    /// The device may not do this (wrong role or scope).
+    pub const FORBIDDEN: &str = "forbidden";
+    /// An enrollment code that is unknown, used or expired.
+    pub const ENROLLMENT_INVALID: &str = "enrollment_invalid";
+    /// A push batch that skips seqs after the last one the server has.
+    pub const SEQ_GAP: &str = "seq_gap";
+    /// A push batch naming another device.
+    pub const DEVICE_MISMATCH: &str = "device_mismatch";
+    /// A request body over the limit.
+    pub const TOO_LARGE: &str = "too_large";
+    /// Not found.
+    pub const NOT_FOUND: &str = "not_found";
+    /// The server failed; try again later.
+    pub const INTERNAL: &str = "internal";
+    /// Per-mutation rejection: the author was not assigned to the subject when it was captured.
+    pub const NOT_ASSIGNED: &str = "not_assigned";
+    /// Per-mutation rejection: the role may not do this (a cleaner submitting an inspection).
+    pub const WRONG_ROLE: &str = "wrong_role";
+    /// Per-mutation rejection: the record does not validate (blocking issues).
+    pub const INVALID: &str = "invalid";
+    /// Per-mutation rejection: the template or record it names is unknown to the server.
+    pub const UNKNOWN_REFERENCE: &str = "unknown_reference";
+    /// Per-mutation rejection: the id is already used by a different record.
+    pub const DUPLICATE_ID: &str = "duplicate_id";
+    /// Per-mutation rejection: the mutation's schema version is not supported.
+    pub const UNSUPPORTED_SCHEMA: &str = "unsupported_schema";
+}
+
 /// A stable error code in every error body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ErrorBody {
     /// Stable, machine-readable code (e.g. `seq_gap`, `unauthorised`).
     pub code: String,

@@ -22,6 +22,7 @@ const MIGRATIONS: &[M<'static>] = &[
     M::up(include_str!("../migrations/0002_drafts_facts_photos.sql")),
     M::up(include_str!("../migrations/0003_household_plate_order.sql")),
     M::up(include_str!("../migrations/0004_outbox_delivery_state.sql")),
+    M::up(include_str!("../migrations/0005_enrollment.sql")),
 ];
 
 /// The device database's migrations, in order. Append only: never edit a released one.

@@ -14,6 +14,7 @@
 
 mod db;
 mod draft;
+mod enrollment;
 mod error;
 mod fact;
 mod outbox;
@@ -23,6 +24,7 @@ mod rectification;
 mod registry;
 
 pub use db::{Store, StoreOptions, migrations};
+pub use enrollment::Enrollment;
 pub use error::StoreError;
 pub use fact::HistoryEntry;
 pub use outbox::{PendingCounts, SyncState};

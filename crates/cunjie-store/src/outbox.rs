@@ -78,11 +78,44 @@ pub struct PendingCounts {
 impl Store {
     /// Up to `limit` pending mutations in seq order, ready to push.
     pub fn pending_mutations(&self, limit: u32) -> Result<Vec<Mutation>, StoreError> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT seq, mutation_id, payload, hlc, base_version, schema_version FROM outbox ORDER BY seq LIMIT ?1",
-        )?;
+        self.read_mutations(
+            "SELECT seq, mutation_id, payload, hlc, base_version, schema_version FROM outbox
+             WHERE seq >= ?1 AND seq <= ?2 ORDER BY seq LIMIT ?3",
+            0,
+            i64::MAX,
+            limit,
+        )
+    }
+
+    /// Acknowledged mutations with `from <= seq <= through`, in seq order, exactly as they
+    /// were first pushed: for replay when the server was restored from a backup and asks for
+    /// seqs it already acknowledged once (sync.md §5.8). Kept 30 days (see
+    /// [`Store::prune_acked`]); a gap in the answer means some were pruned.
+    pub fn acked_mutations(
+        &self,
+        from: u64,
+        through: u64,
+        limit: u32,
+    ) -> Result<Vec<Mutation>, StoreError> {
+        self.read_mutations(
+            "SELECT seq, mutation_id, payload, hlc, base_version, schema_version FROM acked_log
+             WHERE seq >= ?1 AND seq <= ?2 ORDER BY seq LIMIT ?3",
+            i64::try_from(from).unwrap_or(i64::MAX),
+            i64::try_from(through).unwrap_or(i64::MAX),
+            limit,
+        )
+    }
+
+    fn read_mutations(
+        &self,
+        sql: &str,
+        from: i64,
+        through: i64,
+        limit: u32,
+    ) -> Result<Vec<Mutation>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(sql)?;
         let rows: Vec<(i64, String, String, i64, Option<i64>, u32)> = stmt
-            .query_map([limit], |r| {
+            .query_map(params![from, through, limit], |r| {
                 Ok((
                     r.get(0)?,
                     r.get(1)?,

@@ -98,6 +98,7 @@ fn apply_change(tx: &Transaction<'_>, scope: &str, c: &Change) -> Result<bool, S
             let i: Inspection = serde_json::from_value(row.clone())?;
             insert_pulled_fact(
                 tx,
+                scope,
                 &id,
                 "inspection",
                 &i.subject.id.to_string(),
@@ -111,6 +112,7 @@ fn apply_change(tx: &Transaction<'_>, scope: &str, c: &Change) -> Result<bool, S
             let r: CleanerRound = serde_json::from_value(row.clone())?;
             insert_pulled_fact(
                 tx,
+                scope,
                 &id,
                 "round",
                 &r.zone.to_string(),
@@ -136,6 +138,7 @@ fn apply_change(tx: &Transaction<'_>, scope: &str, c: &Change) -> Result<bool, S
 #[allow(clippy::too_many_arguments, reason = "one row of the fact table")]
 fn insert_pulled_fact(
     tx: &Transaction<'_>,
+    scope: &str,
     id: &str,
     kind: &str,
     subject: &str,
@@ -145,14 +148,53 @@ fn insert_pulled_fact(
     row: &serde_json::Value,
 ) -> Result<(), StoreError> {
     tx.execute(
-        "INSERT INTO fact (id, kind, subject_id, village_id, author_id, submitted_at, origin, row_json)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'pulled', ?7) ON CONFLICT (id) DO NOTHING",
-        params![id, kind, subject, village, author, submitted_at.unwrap_or_default(), row.to_string()],
+        "INSERT INTO fact (id, kind, subject_id, village_id, author_id, submitted_at, origin, row_json, scope)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'pulled', ?7, ?8) ON CONFLICT (id) DO NOTHING",
+        params![id, kind, subject, village, author, submitted_at.unwrap_or_default(), row.to_string(), scope],
     )?;
     Ok(())
 }
 
+/// Deletes the synced rows of a scope: households, other registry records, templates, pulled
+/// facts, and rectifications with no step still waiting in the outbox. Never the outbox,
+/// drafts, photos or the device's own facts. Returns the number of rows deleted.
+pub(crate) fn wipe_scope(tx: &Transaction<'_>, scope: &str) -> Result<u64, StoreError> {
+    let mut n = 0;
+    for table in ["household", "registry_record", "template"] {
+        n += tx.execute(&format!("DELETE FROM {table} WHERE scope = ?1"), [scope])?;
+    }
+    n += tx.execute(
+        "DELETE FROM fact WHERE scope = ?1 AND origin = 'pulled'",
+        [scope],
+    )?;
+    n += tx.execute(
+        "DELETE FROM rectification WHERE scope = ?1 AND id NOT IN (SELECT entity_id FROM outbox)",
+        [scope],
+    )?;
+    Ok(n as u64)
+}
+
 impl Store {
+    /// Every stored cursor as `(scope, after, epoch)`, by scope: what the phone holds, for the
+    /// pull planner.
+    pub fn cursors(&self) -> Result<Vec<(String, u64, u64)>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT scope, after, epoch FROM sync_cursor ORDER BY scope")?;
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, i64>(2)?,
+            ))
+        })?;
+        rows.map(|r| {
+            let (scope, after, epoch) = r?;
+            Ok((scope, after as u64, epoch as u64))
+        })
+        .collect()
+    }
+
     /// The cursor of a scope: `(after, epoch)`, or `(0, 0)` before the first pull.
     pub fn cursor(&self, scope: &str) -> Result<(u64, u64), StoreError> {
         let c: Option<(i64, i64)> = self
@@ -180,16 +222,7 @@ impl Store {
             .optional()?;
         let mut outcome = ApplyOutcome::default();
         if stored.is_some_and(|e| e as u64 != page.epoch) {
-            for table in ["household", "registry_record", "template"] {
-                tx.execute(
-                    &format!("DELETE FROM {table} WHERE scope = ?1"),
-                    [&page.scope],
-                )?;
-            }
-            tx.execute(
-                "DELETE FROM rectification WHERE scope = ?1 AND id NOT IN (SELECT entity_id FROM outbox)",
-                [&page.scope],
-            )?;
+            wipe_scope(&tx, &page.scope)?;
             outcome.reset = true;
         }
         for c in &page.changes {

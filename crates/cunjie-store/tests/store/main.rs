@@ -2,6 +2,7 @@
 
 mod common;
 mod drafts;
+mod enrollment;
 mod migrations;
 mod pull_and_ack;
 mod registry;

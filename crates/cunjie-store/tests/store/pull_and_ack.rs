@@ -270,3 +270,48 @@ fn acknowledgements_move_settled_mutations_and_keep_the_rest() {
     );
     let _: MutationId = f.store.new_id();
 }
+
+#[test]
+fn acknowledged_mutations_can_be_replayed_exactly_as_first_pushed() {
+    let mut f = Fixture::new(4);
+    for n in 1..=3 {
+        f.store
+            .update_household_fields(
+                hh_id(n),
+                [(
+                    "door_plate".to_owned(),
+                    serde_json::json!(format!("新门牌{n}")),
+                )]
+                .into(),
+            )
+            .expect("edit");
+    }
+    let pushed = f.store.pending_mutations(10).expect("pending");
+    let device = f.store.device_id();
+    let resp = PushResponse {
+        acked_through: 2,
+        results: (1..=2)
+            .map(|seq| MutationResult {
+                seq,
+                status: MutationStatus::Applied { server_version: 9 },
+            })
+            .collect(),
+        server_time_ms: 1_795_000_000_000,
+    };
+    f.store.apply_push_response(device, &resp).expect("ack");
+    assert_eq!(
+        f.store.acked_mutations(1, 5, 10).expect("replay"),
+        pushed[..2].to_vec(),
+        "the acknowledged ones, byte for byte as pushed, not the pending one"
+    );
+    assert_eq!(
+        f.store
+            .acked_mutations(2, 2, 10)
+            .expect("replay")
+            .iter()
+            .map(|m| m.seq)
+            .collect::<Vec<_>>(),
+        vec![2],
+        "bounded on both sides"
+    );
+}

@@ -1,0 +1,329 @@
+//! `cunjie-server`: the township server and its office commands.
+#![allow(
+    clippy::print_stdout,
+    reason = "a command-line tool prints its results"
+)]
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand};
+use cunjie_domain::clock::{Clock, SystemClock};
+use cunjie_domain::ids::{DeviceId, IdGen, PersonId};
+use cunjie_domain::person::Role;
+use cunjie_domain::place;
+use cunjie_server::{AppState, Db, Township, demo};
+
+#[derive(Parser)]
+#[command(name = "cunjie-server", version, about = "村洁 Cunjie township server")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(clap::Args, Clone)]
+struct Storage {
+    /// Data directory (the SQLite database and photos live here).
+    #[arg(long)]
+    data_dir: PathBuf,
+    /// Database URL: sqlite:///path/file.db (default: a file in the data directory) or postgres://…
+    #[arg(long, env = "CUNJIE_DATABASE_URL")]
+    database: Option<String>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the API.
+    Serve {
+        /// Address to listen on, e.g. 0.0.0.0:8080.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: String,
+        #[command(flatten)]
+        storage: Storage,
+    },
+    /// Create a township and its first administrator.
+    Init {
+        #[command(flatten)]
+        storage: Storage,
+        /// Township code, e.g. 360322105.
+        #[arg(long)]
+        code: String,
+        /// Township name, e.g. 桐木镇.
+        #[arg(long)]
+        name: String,
+        /// Administrator user name.
+        #[arg(long, default_value = "admin")]
+        admin: String,
+        /// Administrator password (or set CUNJIE_ADMIN_PASSWORD).
+        #[arg(long, env = "CUNJIE_ADMIN_PASSWORD")]
+        password: String,
+    },
+    /// Import villages, groups, households, businesses (CSV), zones and facilities (GeoJSON),
+    /// people and assignments (CSV). Files are applied in that order; a bad row refuses its file.
+    Import {
+        #[command(flatten)]
+        storage: Storage,
+        /// Township code.
+        #[arg(long)]
+        township: String,
+        #[arg(long)]
+        villages: Option<PathBuf>,
+        #[arg(long)]
+        groups: Option<PathBuf>,
+        #[arg(long)]
+        households: Option<PathBuf>,
+        #[arg(long)]
+        businesses: Option<PathBuf>,
+        #[arg(long)]
+        zones: Option<PathBuf>,
+        #[arg(long)]
+        facilities: Option<PathBuf>,
+        #[arg(long)]
+        people: Option<PathBuf>,
+        #[arg(long)]
+        assignments: Option<PathBuf>,
+    },
+    /// Issue a one-time enrollment code for a person and role (also shown as a QR code).
+    Enroll {
+        #[command(flatten)]
+        storage: Storage,
+        /// Township code.
+        #[arg(long)]
+        township: String,
+        /// Person id.
+        #[arg(long)]
+        person: PersonId,
+        /// Role: CLEANER, INSPECTOR, TOWNSHIP_ASSESSOR …
+        #[arg(long)]
+        role: String,
+        /// Days the code stays valid.
+        #[arg(long, default_value_t = 7)]
+        days: i64,
+    },
+    /// Revoke a device; it gets 401 on its next request and keeps its data.
+    Revoke {
+        #[command(flatten)]
+        storage: Storage,
+        /// Township code.
+        #[arg(long)]
+        township: String,
+        /// Device id.
+        #[arg(long)]
+        device: DeviceId,
+    },
+    /// Serve a seeded demo township (桐木镇, 4 villages) and print enrollment codes.
+    Demo {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: String,
+        /// Data directory.
+        #[arg(long)]
+        data_dir: PathBuf,
+    },
+}
+
+fn open(storage: &Storage) -> Result<Db> {
+    std::fs::create_dir_all(&storage.data_dir)
+        .with_context(|| format!("creating {}", storage.data_dir.display()))?;
+    let url = storage
+        .database
+        .clone()
+        .unwrap_or_else(|| default_url(&storage.data_dir));
+    Db::open(&url).with_context(|| format!("opening the database {url}"))
+}
+
+fn default_url(dir: &Path) -> String {
+    format!("sqlite://{}", dir.join("cunjie-server.db").display())
+}
+
+fn office(db: Db, code: &str) -> Result<Township> {
+    Township::open(db, Arc::new(SystemClock), code)?
+        .with_context(|| format!("no township with code {code}; run `cunjie-server init` first"))
+}
+
+fn parse_role(s: &str) -> Result<Role> {
+    serde_json::from_value(serde_json::Value::String(s.to_uppercase())).with_context(|| format!("unknown role '{s}'; use CLEANER, COLLECTOR, INSPECTOR, VILLAGE_SANITATION_OFFICER, TOWNSHIP_ASSESSOR or TOWNSHIP_ADMIN"))
+}
+
+fn print_code(label: &str, code: &str) {
+    println!("{label}: {code}");
+    if let Ok(qr) = qrcode::QrCode::new(code.as_bytes()) {
+        println!(
+            "{}",
+            qr.render::<qrcode::render::unicode::Dense1x2>()
+                .quiet_zone(true)
+                .build()
+        );
+    }
+}
+
+async fn run_server(listen: &str, db: Db) -> Result<()> {
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("listening on {listen}"))?;
+    println!("村洁 Cunjie server on http://{}", listener.local_addr()?);
+    let state = AppState {
+        db,
+        clock: Arc::new(SystemClock),
+    };
+    cunjie_server::serve(listener, state, async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await
+    .context("serving")
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .init();
+    match Cli::parse().command {
+        Command::Serve { listen, storage } => run_server(&listen, open(&storage)?).await,
+        Command::Init {
+            storage,
+            code,
+            name,
+            admin,
+            password,
+        } => {
+            if password.chars().count() < 8 {
+                bail!("the administrator password needs at least 8 characters");
+            }
+            let db = open(&storage)?;
+            let ids = IdGen::new(SystemClock);
+            let t = place::Township {
+                id: ids.next(),
+                code: code.clone(),
+                name,
+            };
+            Township::init(db, Arc::new(SystemClock), &t, &admin, &password)
+                .context("creating the township")?;
+            println!(
+                "township {code} created with administrator '{admin}' (id {})",
+                t.id
+            );
+            Ok(())
+        }
+        Command::Import {
+            storage,
+            township,
+            villages,
+            groups,
+            households,
+            businesses,
+            zones,
+            facilities,
+            people,
+            assignments,
+        } => {
+            use cunjie_server::import::FileKind;
+            let office = office(open(&storage)?, &township)?;
+            let files = [
+                (FileKind::Villages, villages),
+                (FileKind::Groups, groups),
+                (FileKind::Households, households),
+                (FileKind::Businesses, businesses),
+                (FileKind::Zones, zones),
+                (FileKind::Facilities, facilities),
+                (FileKind::People, people),
+                (FileKind::Assignments, assignments),
+            ];
+            for (kind, path) in files {
+                let Some(path) = path else { continue };
+                let file = std::fs::File::open(&path)
+                    .with_context(|| format!("opening {}", path.display()))?;
+                let report = office
+                    .import(kind, std::io::BufReader::new(file))
+                    .with_context(|| format!("importing {}", path.display()))?;
+                println!(
+                    "{}: {} created, {} updated",
+                    path.display(),
+                    report.created,
+                    report.updated
+                );
+            }
+            Ok(())
+        }
+        Command::Enroll {
+            storage,
+            township,
+            person,
+            role,
+            days,
+        } => {
+            let office = office(open(&storage)?, &township)?;
+            let code = office.enrollment_code(person, parse_role(&role)?, days)?;
+            print_code(
+                &format!("enrollment code for {person} ({role}), valid {days} days"),
+                &code,
+            );
+            Ok(())
+        }
+        Command::Revoke {
+            storage,
+            township,
+            device,
+        } => {
+            let office = office(open(&storage)?, &township)?;
+            if office.revoke(device)? {
+                println!("device {device} revoked; it keeps its data and must enroll again");
+                Ok(())
+            } else {
+                bail!("no active device {device} in township {township}")
+            }
+        }
+        Command::Demo { listen, data_dir } => {
+            let storage = Storage {
+                data_dir: data_dir.clone(),
+                database: None,
+            };
+            let db = open(&storage)?;
+            let d = demo::demo_township(4, 3, 60);
+            let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+            let office = match Township::open(db.clone(), clock.clone(), &d.township.code)? {
+                Some(o) => o,
+                None => {
+                    let password = format!("demo-{}", &uuid_hex(&IdGen::new(SystemClock))[..8]);
+                    let o =
+                        Township::init(db.clone(), clock.clone(), &d.township, "admin", &password)?;
+                    d.seed(&o).context("seeding the demo township")?;
+                    println!(
+                        "demo township {} seeded: {} villages, {} households, {} zones, {} facilities",
+                        d.township.name,
+                        d.villages.len(),
+                        d.households.len(),
+                        d.zones.len(),
+                        d.facilities.len()
+                    );
+                    println!("administrator: admin / {password}");
+                    o
+                }
+            };
+            let inspector = d.inspector(0);
+            print_code(
+                &format!(
+                    "检查员 {} ({}) enrollment code",
+                    inspector.name, d.villages[0].name
+                ),
+                &office.enrollment_code(inspector.id, Role::Inspector, 7)?,
+            );
+            let cleaner = d.cleaner(d.zones[0].id);
+            print_code(
+                &format!(
+                    "保洁员 {} ({}) enrollment code",
+                    cleaner.name, d.zones[0].name
+                ),
+                &office.enrollment_code(cleaner.id, Role::Cleaner, 7)?,
+            );
+            run_server(&listen, db).await
+        }
+    }
+}
+
+fn uuid_hex(ids: &IdGen<SystemClock>) -> String {
+    ids.next_uuid().simple().to_string().chars().rev().collect()
+}

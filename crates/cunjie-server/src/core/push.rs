@@ -1,0 +1,731 @@
+//! Applying a push batch in one transaction (sync.md §5.4, §5.6).
+//!
+//! `seq ≤ last_seq` is answered from the stored receipt; a gap refuses the whole batch; a
+//! mutation that fails validation or authorisation is recorded as rejected and still advances
+//! `last_seq`, so one bad record never blocks a phone's queue. Facts are inserted once; household
+//! fields merge per field against the phone's base version, and a real conflict is resolved by
+//! the clamped HLC and kept for a person to review.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use cunjie_domain::catalog::{Catalog, SubjectKind};
+use cunjie_domain::fact::{CleanerRound, FactStatus, Inspection, RectificationOrder};
+use cunjie_domain::geo::GeoPolicy;
+use cunjie_domain::hlc::{Clamped, Hlc, clamp_incoming};
+use cunjie_domain::ids::{PersonId, RectificationId, VillageId, ZoneId};
+use cunjie_domain::place::{HOUSEHOLD_EDITABLE_FIELDS, Household};
+use cunjie_domain::validate::{Severity, validate_inspection, validate_round};
+use cunjie_protocol::SCHEMA_VERSION;
+use cunjie_protocol::v1::{
+    EntityKind, Mutation, MutationResult, MutationStatus, Op, PushRequest, PushResponse, codes,
+};
+use uuid::Uuid;
+
+use super::registry::{FieldVersion, assignments_of, covered_at, record, scopes_of, template};
+use super::{DeviceCtx, append_change, random_hex, scope, ts};
+use crate::store::{Dialect, StorageError, Tx, int, opt_text, text, vals};
+
+/// A batch the server refuses as a whole (nothing applied).
+#[derive(Debug, thiserror::Error)]
+pub enum PushError {
+    /// Storage failed.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    /// The batch skips seqs.
+    #[error("seq gap: expected {expected}, got {got}; push from expected {expected}")]
+    SeqGap {
+        /// The next seq the server expects.
+        expected: u64,
+        /// The first new seq in the batch.
+        got: u64,
+    },
+    /// A mutation names another device.
+    #[error("mutation seq {0} names another device; a phone pushes only its own outbox")]
+    DeviceMismatch(u64),
+}
+
+/// Applies a batch for an authenticated device.
+pub(crate) fn push(
+    tx: &mut dyn Tx,
+    dev: &DeviceCtx,
+    req: &PushRequest,
+    now: DateTime<Utc>,
+) -> Result<PushResponse, PushError> {
+    if let Some(m) = req.mutations.iter().find(|m| m.device_id != dev.id) {
+        return Err(PushError::DeviceMismatch(m.seq));
+    }
+    let lock = match tx.dialect() {
+        Dialect::Postgres => "SELECT last_seq FROM device WHERE id = $1 FOR UPDATE",
+        Dialect::Sqlite => "SELECT last_seq FROM device WHERE id = $1",
+    };
+    let rows = tx.query(lock, vals![dev.id.to_string()])?;
+    let mut last_seq = rows
+        .first()
+        .map(|r| int(r, 0, "last_seq"))
+        .transpose()?
+        .unwrap_or(0) as u64;
+    let mut batch: Vec<&Mutation> = req.mutations.iter().collect();
+    batch.sort_by_key(|m| m.seq);
+    // A proxy or a confused client may repeat a mutation inside one batch: once is enough.
+    batch.dedup_by_key(|m| m.seq);
+    for (expected, m) in (last_seq + 1..).zip(batch.iter().filter(|m| m.seq > last_seq)) {
+        if m.seq != expected {
+            return Err(PushError::SeqGap {
+                expected,
+                got: m.seq,
+            });
+        }
+    }
+    let mut results = Vec::with_capacity(batch.len());
+    for m in batch {
+        let status = if m.seq <= last_seq {
+            stored_receipt(tx, dev, m.seq)?
+        } else {
+            let status = apply(tx, dev, m, now)?;
+            save_receipt(tx, dev, m, &status, now)?;
+            last_seq = m.seq;
+            status
+        };
+        results.push(MutationResult { seq: m.seq, status });
+    }
+    tx.exec(
+        "UPDATE device SET last_seq = $1 WHERE id = $2",
+        vals![last_seq, dev.id.to_string()],
+    )?;
+    Ok(PushResponse {
+        acked_through: last_seq,
+        results,
+        server_time_ms: now.timestamp_millis(),
+    })
+}
+
+fn stored_receipt(
+    tx: &mut dyn Tx,
+    dev: &DeviceCtx,
+    seq: u64,
+) -> Result<MutationStatus, StorageError> {
+    let rows = tx.query("SELECT status, server_version, code, reason FROM receipt WHERE device_id = $1 AND seq = $2", vals![dev.id.to_string(), seq])?;
+    let r = rows
+        .into_iter()
+        .next()
+        .ok_or(StorageError::Column("receipt"))?;
+    Ok(if text(&r, 0, "status")? == "applied" {
+        MutationStatus::Applied {
+            server_version: int(&r, 1, "server_version")? as u64,
+        }
+    } else {
+        MutationStatus::Rejected {
+            code: opt_text(&r, 2).unwrap_or_default(),
+            reason: opt_text(&r, 3).unwrap_or_default(),
+        }
+    })
+}
+
+fn save_receipt(
+    tx: &mut dyn Tx,
+    dev: &DeviceCtx,
+    m: &Mutation,
+    status: &MutationStatus,
+    now: DateTime<Utc>,
+) -> Result<(), StorageError> {
+    let (st, version, code, reason) = match status {
+        MutationStatus::Applied { server_version } => {
+            ("applied", Some(*server_version), None, None)
+        }
+        MutationStatus::Rejected { code, reason } => {
+            ("rejected", None, Some(code.clone()), Some(reason.clone()))
+        }
+    };
+    tx.exec(
+        "INSERT INTO receipt (device_id, seq, mutation_id, status, server_version, code, reason, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        vals![dev.id.to_string(), m.seq, m.mutation_id.to_string(), st, version, code, reason, ts(now)],
+    )?;
+    Ok(())
+}
+
+/// A per-mutation rejection, in words for the person who made the record.
+struct Reject(&'static str, String);
+
+type Applied = Result<u64, Reject>;
+
+fn reject(code: &'static str, reason: impl Into<String>) -> Applied {
+    Err(Reject(code, reason.into()))
+}
+
+fn apply(
+    tx: &mut dyn Tx,
+    dev: &DeviceCtx,
+    m: &Mutation,
+    now: DateTime<Utc>,
+) -> Result<MutationStatus, StorageError> {
+    let clamped = clamp_incoming(Hlc::from_packed(m.hlc, dev.id), now.timestamp_millis());
+    let outcome = if m.schema_version == 0 || m.schema_version > SCHEMA_VERSION {
+        reject(
+            codes::UNSUPPORTED_SCHEMA,
+            format!(
+                "记录格式版本 {} 不受支持，请更新应用 (unsupported schema)",
+                m.schema_version
+            ),
+        )
+    } else {
+        match &m.payload {
+            Op::SubmitInspection { inspection } => {
+                submit_inspection(tx, dev, inspection, &clamped, now)?
+            }
+            Op::SubmitRound { round } => submit_round(tx, dev, round, &clamped, now)?,
+            Op::IssueRectification { order } => issue_rectification(tx, dev, order)?,
+            Op::SubmitRectificationFix {
+                id,
+                after_photos,
+                note,
+            } => rectification_step(tx, dev, *id, now, |o, _| {
+                o.submit(after_photos.clone(), note.clone())
+                    .map_err(|e| e.to_string())
+            })?,
+            Op::ReviewRectification { id, accepted, note } => {
+                rectification_step(tx, dev, *id, now, |o, today| {
+                    if *accepted {
+                        o.verify()
+                    } else {
+                        o.reject(today, note.clone())
+                    }
+                    .map_err(|e| e.to_string())
+                })?
+            }
+            Op::UpdateFields { entity, id, fields } => {
+                update_fields(tx, dev, *entity, *id, fields, m.base_version, &clamped, now)?
+            }
+        }
+    };
+    Ok(match outcome {
+        Ok(server_version) => MutationStatus::Applied { server_version },
+        Err(Reject(code, reason)) => MutationStatus::Rejected {
+            code: code.to_owned(),
+            reason,
+        },
+    })
+}
+
+fn assigned_village(
+    tx: &mut dyn Tx,
+    person: PersonId,
+    village: VillageId,
+    at: DateTime<Utc>,
+) -> Result<bool, StorageError> {
+    let a = assignments_of(tx, &person.to_string())?;
+    Ok(covered_at(&a, at).0.contains(&village))
+}
+
+fn assigned_zone(
+    tx: &mut dyn Tx,
+    person: PersonId,
+    zone: ZoneId,
+    at: DateTime<Utc>,
+) -> Result<bool, StorageError> {
+    let a = assignments_of(tx, &person.to_string())?;
+    Ok(covered_at(&a, at).1.contains(&zone))
+}
+
+fn flags(clamped: &Clamped, extra: &[&str]) -> String {
+    let mut f: Vec<&str> = extra.to_vec();
+    if clamped.skew_flagged {
+        f.push("clock_skew");
+    }
+    if clamped.clamped {
+        f.push("hlc_clamped");
+    }
+    f.join(",")
+}
+
+/// Inserts a fact once. Returns `Ok(true)` when inserted, `Ok(false)` when the very same fact
+/// was already there, and a rejection when the id is taken by a different record.
+#[allow(clippy::too_many_arguments, reason = "one row of the fact table")]
+fn insert_fact(
+    tx: &mut dyn Tx,
+    kind: &str,
+    id: &str,
+    dev: &DeviceCtx,
+    village: Option<String>,
+    zone: Option<String>,
+    subject: &str,
+    device_time: DateTime<Utc>,
+    clamped: &Clamped,
+    flag: &str,
+    row: &str,
+    now: DateTime<Utc>,
+) -> Result<Result<bool, Reject>, StorageError> {
+    let existing = tx.query("SELECT device_id FROM fact WHERE id = $1", vals![id])?;
+    if let Some(r) = existing.first() {
+        return Ok(if text(r, 0, "device_id")? == dev.id.to_string() {
+            Ok(false)
+        } else {
+            Err(Reject(
+                codes::DUPLICATE_ID,
+                format!("编号 {id} 已被其他记录使用 (id already used)"),
+            ))
+        });
+    }
+    tx.exec(
+        "INSERT INTO fact (id, kind, township_id, village_id, zone_id, subject_id, author_id, device_id, device_time, server_received_at, hlc, skew_ms, flags, row_json)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+        vals![
+            id,
+            kind,
+            dev.township.to_string(),
+            village,
+            zone,
+            subject,
+            dev.person.to_string(),
+            dev.id.to_string(),
+            ts(device_time),
+            ts(now),
+            clamped.hlc.packed() as i64,
+            clamped.skew_ms,
+            flag,
+            row
+        ],
+    )?;
+    Ok(Ok(true))
+}
+
+fn submit_inspection(
+    tx: &mut dyn Tx,
+    dev: &DeviceCtx,
+    insp: &Inspection,
+    clamped: &Clamped,
+    now: DateTime<Utc>,
+) -> Result<Applied, StorageError> {
+    if !dev.role.inspects() {
+        return Ok(reject(
+            codes::WRONG_ROLE,
+            format!(
+                "{}不能提交检查记录 (this role cannot submit inspections)",
+                dev.role.label_zh()
+            ),
+        ));
+    }
+    if insp.inspector != dev.person || insp.device != dev.id {
+        return Ok(reject(
+            codes::FORBIDDEN,
+            "只能提交本人在本机上的检查 (only your own inspections from this phone)",
+        ));
+    }
+    if insp.status != FactStatus::Submitted {
+        return Ok(reject(
+            codes::INVALID,
+            "草稿不能上传 (a draft cannot be pushed)",
+        ));
+    }
+    let Some(template) = template(tx, &insp.template.id.to_string(), insp.template.version)? else {
+        return Ok(reject(
+            codes::UNKNOWN_REFERENCE,
+            format!(
+                "检查表 {}@{} 不存在 (unknown template)",
+                insp.template.id, insp.template.version
+            ),
+        ));
+    };
+    let Some((_, _, _, township)) = record(tx, "village", &insp.village.to_string())? else {
+        return Ok(reject(
+            codes::UNKNOWN_REFERENCE,
+            "村不存在 (unknown village)",
+        ));
+    };
+    if township != dev.township.to_string() {
+        return Ok(reject(
+            codes::FORBIDDEN,
+            "该村不属于本镇 (village of another township)",
+        ));
+    }
+    if insp.subject.kind == SubjectKind::Household {
+        match record(tx, "household", &insp.subject.id.to_string())? {
+            Some((row, ..))
+                if row.get("village").and_then(|v| v.as_str())
+                    == Some(&insp.village.to_string()) => {}
+            Some(_) => {
+                return Ok(reject(
+                    codes::INVALID,
+                    "农户不在所填的村 (household not in that village)",
+                ));
+            }
+            None => {
+                return Ok(reject(
+                    codes::UNKNOWN_REFERENCE,
+                    "农户不存在 (unknown household)",
+                ));
+            }
+        }
+    }
+    let issues = validate_inspection(insp, &template, &GeoPolicy::default());
+    let blocking: Vec<String> = issues
+        .iter()
+        .filter(|i| i.severity == Severity::Blocking)
+        .map(|i| i.message_zh())
+        .collect();
+    if !blocking.is_empty() {
+        return Ok(reject(codes::INVALID, blocking.join("；")));
+    }
+    if !assigned_village(tx, dev.person, insp.village, insp.started_at)? {
+        return Ok(reject(
+            codes::NOT_ASSIGNED,
+            "检查时您未被分配到该村 (not assigned to this village when inspected)",
+        ));
+    }
+    let mut extra = vec![];
+    if !assigned_village(tx, dev.person, insp.village, now)? {
+        extra.push("assignment_changed");
+    }
+    if !issues.is_empty() {
+        extra.push("location_flagged");
+    }
+    let mut stored = insp.clone();
+    stored.server_received_at = Some(now);
+    let row = serde_json::to_string(&stored)?;
+    let id = insp.id.to_string();
+    match insert_fact(
+        tx,
+        "inspection",
+        &id,
+        dev,
+        Some(insp.village.to_string()),
+        None,
+        &insp.subject.id.to_string(),
+        insp.started_at,
+        clamped,
+        &flags(clamped, &extra),
+        &row,
+        now,
+    )? {
+        Ok(true) => {
+            append_change(
+                tx,
+                &scope::village(insp.village),
+                "inspection",
+                &id,
+                1,
+                Some(&row),
+            )?;
+            Ok(Ok(1))
+        }
+        Ok(false) => Ok(Ok(1)),
+        Err(r) => Ok(Err(r)),
+    }
+}
+
+fn submit_round(
+    tx: &mut dyn Tx,
+    dev: &DeviceCtx,
+    round: &CleanerRound,
+    clamped: &Clamped,
+    now: DateTime<Utc>,
+) -> Result<Applied, StorageError> {
+    if !dev.role.cleans() {
+        return Ok(reject(
+            codes::WRONG_ROLE,
+            format!(
+                "{}不能提交保洁巡回 (this role cannot submit rounds)",
+                dev.role.label_zh()
+            ),
+        ));
+    }
+    if round.cleaner != dev.person || round.device != dev.id {
+        return Ok(reject(
+            codes::FORBIDDEN,
+            "只能提交本人在本机上的巡回 (only your own rounds from this phone)",
+        ));
+    }
+    let Some((zone_row, ..)) = record(tx, "zone", &round.zone.to_string())? else {
+        return Ok(reject(
+            codes::UNKNOWN_REFERENCE,
+            "责任区不存在 (unknown zone)",
+        ));
+    };
+    let issues = validate_round(round, Catalog::builtin(), &GeoPolicy::default());
+    let blocking: Vec<String> = issues
+        .iter()
+        .filter(|i| i.severity == Severity::Blocking)
+        .map(|i| i.message_zh())
+        .collect();
+    if !blocking.is_empty() || round.status != FactStatus::Submitted {
+        return Ok(reject(
+            codes::INVALID,
+            if blocking.is_empty() {
+                "草稿不能上传 (a draft cannot be pushed)".to_owned()
+            } else {
+                blocking.join("；")
+            },
+        ));
+    }
+    if !assigned_zone(tx, dev.person, round.zone, round.started_at)? {
+        return Ok(reject(
+            codes::NOT_ASSIGNED,
+            "巡回时您未被分配到该责任区 (not assigned to this zone at the time)",
+        ));
+    }
+    let mut extra = vec![];
+    if !assigned_zone(tx, dev.person, round.zone, now)? {
+        extra.push("assignment_changed");
+    }
+    let village = zone_row
+        .get("village")
+        .and_then(|v| v.as_str())
+        .map(str::to_owned);
+    let mut stored = round.clone();
+    stored.server_received_at = Some(now);
+    let row = serde_json::to_string(&stored)?;
+    let id = round.id.to_string();
+    match insert_fact(
+        tx,
+        "round",
+        &id,
+        dev,
+        village,
+        Some(round.zone.to_string()),
+        &round.zone.to_string(),
+        round.started_at,
+        clamped,
+        &flags(clamped, &extra),
+        &row,
+        now,
+    )? {
+        Ok(true) => {
+            append_change(tx, &scope::zone(round.zone), "round", &id, 1, Some(&row))?;
+            Ok(Ok(1))
+        }
+        Ok(false) => Ok(Ok(1)),
+        Err(r) => Ok(Err(r)),
+    }
+}
+
+fn publish_rectification(
+    tx: &mut dyn Tx,
+    o: &RectificationOrder,
+    version: i64,
+) -> Result<(), StorageError> {
+    let row = serde_json::to_string(o)?;
+    let id = o.id.to_string();
+    tx.exec(
+        "INSERT INTO rectification (id, township_id, village_id, assignee_id, state, due, server_version, row_json)
+         SELECT $1, township_id, $2, $3, $4, $5, $6, $7 FROM record WHERE entity = 'village' AND id = $2
+         ON CONFLICT (id) DO UPDATE SET assignee_id = excluded.assignee_id, state = excluded.state, due = excluded.due,
+           server_version = excluded.server_version, row_json = excluded.row_json",
+        vals![&id, o.village.to_string(), o.assignee.to_string(), serde_json::to_value(o.state)?.as_str().unwrap_or_default(), o.due.to_string(), version, &row],
+    )?;
+    append_change(
+        tx,
+        &scope::village(o.village),
+        "rectification",
+        &id,
+        version,
+        Some(&row),
+    )?;
+    append_change(
+        tx,
+        &scope::person(o.assignee),
+        "rectification",
+        &id,
+        version,
+        Some(&row),
+    )?;
+    Ok(())
+}
+
+fn issue_rectification(
+    tx: &mut dyn Tx,
+    dev: &DeviceCtx,
+    o: &RectificationOrder,
+) -> Result<Applied, StorageError> {
+    if !dev.role.inspects() {
+        return Ok(reject(
+            codes::WRONG_ROLE,
+            "只有检查员可以下达整改 (only inspectors issue rectifications)",
+        ));
+    }
+    if o.issued_by != dev.person {
+        return Ok(reject(
+            codes::FORBIDDEN,
+            "只能以本人名义下达整改 (issue in your own name)",
+        ));
+    }
+    if record(tx, "village", &o.village.to_string())?.is_none() {
+        return Ok(reject(
+            codes::UNKNOWN_REFERENCE,
+            "村不存在 (unknown village)",
+        ));
+    }
+    if !assigned_village(tx, dev.person, o.village, o.issued_at)? {
+        return Ok(reject(
+            codes::NOT_ASSIGNED,
+            "下达整改时您未被分配到该村 (not assigned to this village)",
+        ));
+    }
+    if !tx
+        .query(
+            "SELECT 1 FROM rectification WHERE id = $1",
+            vals![o.id.to_string()],
+        )?
+        .is_empty()
+    {
+        return Ok(Ok(1));
+    }
+    publish_rectification(tx, o, 1)?;
+    Ok(Ok(1))
+}
+
+fn rectification_step(
+    tx: &mut dyn Tx,
+    dev: &DeviceCtx,
+    id: RectificationId,
+    now: DateTime<Utc>,
+    step: impl FnOnce(&mut RectificationOrder, chrono::NaiveDate) -> Result<(), String>,
+) -> Result<Applied, StorageError> {
+    let rows = tx.query(
+        "SELECT row_json, server_version FROM rectification WHERE id = $1",
+        vals![id.to_string()],
+    )?;
+    let Some(r) = rows.into_iter().next() else {
+        return Ok(reject(
+            codes::UNKNOWN_REFERENCE,
+            "整改单不存在 (unknown rectification)",
+        ));
+    };
+    let mut order: RectificationOrder = serde_json::from_str(&text(&r, 0, "row_json")?)?;
+    let version = int(&r, 1, "server_version")?;
+    let allowed = order.assignee == dev.person
+        || (dev.role.inspects() && assigned_village(tx, dev.person, order.village, now)?);
+    if !allowed {
+        return Ok(reject(
+            codes::FORBIDDEN,
+            "这不是您负责的整改单 (not your rectification)",
+        ));
+    }
+    if let Err(e) = step(&mut order, now.date_naive()) {
+        return Ok(reject(codes::INVALID, e));
+    }
+    publish_rectification(tx, &order, version + 1)?;
+    Ok(Ok((version + 1) as u64))
+}
+
+#[allow(clippy::too_many_arguments, reason = "a mutation's parts")]
+fn update_fields(
+    tx: &mut dyn Tx,
+    dev: &DeviceCtx,
+    entity: EntityKind,
+    id: Uuid,
+    fields: &BTreeMap<String, serde_json::Value>,
+    base_version: Option<u64>,
+    clamped: &Clamped,
+    now: DateTime<Utc>,
+) -> Result<Applied, StorageError> {
+    if entity != EntityKind::Household {
+        return Ok(reject(
+            codes::FORBIDDEN,
+            "手机上只能修改农户信息 (only households are edited on phones)",
+        ));
+    }
+    if let Some(bad) = fields
+        .keys()
+        .find(|k| !HOUSEHOLD_EDITABLE_FIELDS.contains(&k.as_str()))
+    {
+        return Ok(reject(
+            codes::FORBIDDEN,
+            format!("字段 {bad} 不能在手机上修改 (field not editable)"),
+        ));
+    }
+    let key = id.to_string();
+    let Some((mut row, version, mut field_versions, township)) = record(tx, "household", &key)?
+    else {
+        return Ok(reject(
+            codes::UNKNOWN_REFERENCE,
+            "农户不存在 (unknown household)",
+        ));
+    };
+    let village: Option<VillageId> = row
+        .get("village")
+        .and_then(|v| v.as_str())
+        .and_then(|s| s.parse().ok());
+    let Some(village) = village else {
+        return Ok(reject(
+            codes::UNKNOWN_REFERENCE,
+            "农户没有所属村 (household without village)",
+        ));
+    };
+    if !dev.role.inspects() || !assigned_village(tx, dev.person, village, now)? {
+        return Ok(reject(
+            codes::NOT_ASSIGNED,
+            "您没有被分配到该农户所在的村 (not assigned to this village)",
+        ));
+    }
+    let base = base_version.unwrap_or(0) as i64;
+    let new_version = version + 1;
+    let device_hlc = clamped.hlc.packed() as i64;
+    let mut changed = false;
+    for (field, device_value) in fields {
+        let server_value = row.get(field).cloned().unwrap_or(serde_json::Value::Null);
+        let fv = field_versions
+            .get(field)
+            .copied()
+            .unwrap_or(FieldVersion { v: 0, h: 0 });
+        if &server_value == device_value {
+            continue;
+        }
+        let device_wins = if fv.v <= base {
+            true
+        } else {
+            // Both changed it since the phone's base: a real conflict. The later clamped HLC
+            // wins, and both values are kept for a person to review.
+            let wins = device_hlc > fv.h;
+            tx.exec(
+                "INSERT INTO conflict (id, entity, entity_id, field, base_version, server_value, device_value, winner, device_id, hlc, created_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                vals![random_hex(16), "household", &key, field, base, server_value.to_string(), device_value.to_string(), if wins { "device" } else { "server" }, dev.id.to_string(), device_hlc, ts(now)],
+            )?;
+            wins
+        };
+        if device_wins {
+            if let Some(obj) = row.as_object_mut() {
+                obj.insert(field.clone(), device_value.clone());
+            }
+            field_versions.insert(
+                field.clone(),
+                FieldVersion {
+                    v: new_version,
+                    h: device_hlc,
+                },
+            );
+            changed = true;
+        }
+    }
+    if serde_json::from_value::<Household>(row.clone()).is_err() {
+        return Ok(reject(
+            codes::INVALID,
+            "字段的值类型不对 (a field has the wrong type)",
+        ));
+    }
+    if !changed {
+        return Ok(Ok(version as u64));
+    }
+    let conflicted: Option<String> = {
+        let n = tx.query(
+            "SELECT count(*) FROM conflict WHERE entity = 'household' AND entity_id = $1",
+            vals![&key],
+        )?;
+        n.first()
+            .and_then(|r| r[0].int())
+            .filter(|n| *n > 0)
+            .map(|n| format!("{n} conflict(s) to review"))
+    };
+    let json = row.to_string();
+    tx.exec(
+        "UPDATE record SET server_version = $1, field_versions = $2, row_json = $3, conflict = $4 WHERE entity = 'household' AND id = $5",
+        vals![new_version, serde_json::to_string(&field_versions)?, &json, conflicted, &key],
+    )?;
+    let township_id = township
+        .parse()
+        .map_err(|_| StorageError::Column("township_id"))?;
+    for s in scopes_of("household", township_id, Some(village), None) {
+        append_change(tx, &s, "household", &key, new_version, Some(&json))?;
+    }
+    Ok(Ok(new_version as u64))
+}

@@ -1,0 +1,172 @@
+//! Test harness: the app on a fresh database with a fake clock, driven in process with
+//! `tower::ServiceExt::oneshot`, and the demo township seeded.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use chrono::{DateTime, Utc};
+use cunjie_domain::clock::{Clock, FakeClock};
+use cunjie_domain::hlc::HlcClock;
+use cunjie_domain::ids::{DeviceId, IdGen, MutationId, PersonId};
+use cunjie_domain::person::Role;
+use cunjie_protocol::SCHEMA_VERSION;
+use cunjie_protocol::v1::{EnrollRequest, EnrollResponse, Mutation, Op, PushRequest};
+use cunjie_server::demo::{DemoTownship, demo_township};
+use cunjie_server::{AppState, Db, Township, app};
+use http_body_util::BodyExt;
+use serde_json::Value;
+use tower::ServiceExt;
+
+/// A server on `db` with the demo township.
+pub(crate) struct Harness {
+    pub(crate) router: Router,
+    pub(crate) clock: Arc<FakeClock>,
+    pub(crate) office: Township,
+    pub(crate) demo: DemoTownship,
+    ids: IdGen<Arc<FakeClock>>,
+}
+
+/// A phone as the server sees it: its id, token, HLC and next seq.
+pub(crate) struct Phone {
+    pub(crate) id: DeviceId,
+    pub(crate) token: String,
+    pub(crate) person: PersonId,
+    hlc: HlcClock,
+    pub(crate) next_seq: u64,
+}
+
+impl Harness {
+    pub(crate) fn new(db: Db) -> Self {
+        let clock = Arc::new(FakeClock::at(2026, 11, 17, 9, 0, 0));
+        let demo = demo_township(2, 2, 12);
+        let office = Township::init(
+            db.clone(),
+            clock.clone(),
+            &demo.township,
+            "admin",
+            "correct horse battery",
+        )
+        .expect("township created");
+        demo.seed(&office).expect("demo seeded");
+        let router = app(AppState {
+            db,
+            clock: clock.clone(),
+        });
+        let ids = IdGen::seeded(clock.clone(), 7);
+        Self {
+            router,
+            clock,
+            office,
+            demo,
+            ids,
+        }
+    }
+
+    pub(crate) fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    pub(crate) fn new_id<T: From<uuid::Uuid>>(&self) -> T {
+        self.ids.next()
+    }
+
+    pub(crate) async fn call(
+        &self,
+        method: &str,
+        uri: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut req = Request::builder().method(method).uri(uri);
+        if let Some(t) = token {
+            req = req.header("authorization", format!("Bearer {t}"));
+        }
+        let body = match body {
+            Some(v) => {
+                req = req.header("content-type", "application/json");
+                Body::from(v.to_string())
+            }
+            None => Body::empty(),
+        };
+        let resp = self
+            .router
+            .clone()
+            .oneshot(req.body(body).expect("request builds"))
+            .await
+            .expect("router answers");
+        let status = resp.status();
+        let bytes = resp
+            .into_body()
+            .collect()
+            .await
+            .expect("body reads")
+            .to_bytes();
+        let json = serde_json::from_slice(&bytes)
+            .unwrap_or(Value::String(String::from_utf8_lossy(&bytes).into_owned()));
+        (status, json)
+    }
+
+    /// Enrolls a phone for a person in a role.
+    pub(crate) async fn enroll(&self, person: PersonId, role: Role) -> Phone {
+        let code = self
+            .office
+            .enrollment_code(person, role, 7)
+            .expect("code issued");
+        let id: DeviceId = self.new_id();
+        let req = EnrollRequest {
+            code,
+            device_id: id,
+            device_name: "红米 Note 12".into(),
+        };
+        let (status, body) = self
+            .call(
+                "POST",
+                "/api/v1/enroll",
+                None,
+                Some(serde_json::to_value(&req).expect("json")),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "enrollment succeeds: {body}");
+        let resp: EnrollResponse = serde_json::from_value(body).expect("enroll response");
+        Phone {
+            id,
+            token: resp.token,
+            person,
+            hlc: HlcClock::new(id),
+            next_seq: 1,
+        }
+    }
+
+    /// Wraps ops as the phone's next mutations.
+    pub(crate) fn mutations(&self, phone: &mut Phone, ops: Vec<(Op, Option<u64>)>) -> PushRequest {
+        let mutations = ops
+            .into_iter()
+            .map(|(payload, base_version)| {
+                let m = Mutation {
+                    device_id: phone.id,
+                    seq: phone.next_seq,
+                    mutation_id: self.ids.next::<MutationId>(),
+                    base_version,
+                    hlc: phone.hlc.tick(self.clock.as_ref()).packed(),
+                    schema_version: SCHEMA_VERSION,
+                    payload,
+                };
+                phone.next_seq += 1;
+                m
+            })
+            .collect();
+        PushRequest { mutations }
+    }
+
+    pub(crate) async fn push(&self, phone: &Phone, req: &PushRequest) -> (StatusCode, Value) {
+        self.call(
+            "POST",
+            "/api/v1/sync/push",
+            Some(&phone.token),
+            Some(serde_json::to_value(req).expect("json")),
+        )
+        .await
+    }
+}

@@ -1,0 +1,8 @@
+//! The server's integration tests: one binary. `conformance` holds scenarios that take a `Db`;
+//! `sqlite` and `pg` run them on each backend.
+
+mod api;
+mod conformance;
+mod harness;
+mod pg;
+mod sqlite;
