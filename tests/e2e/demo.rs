@@ -32,8 +32,15 @@ fn demo_runs_and_prints_scores_under_scheme_t() {
         "both inspections wait in the outbox: {stdout}"
     );
 
-    assert!(dir.path().join("cunjie.db").is_file(), "a real SQLite file");
-    let photos: Vec<_> = std::fs::read_dir(dir.path().join("photos"))
+    assert!(
+        dir.path().join("phone/cunjie.db").is_file(),
+        "a real SQLite file on the phone"
+    );
+    assert!(
+        dir.path().join("server/cunjie-server.db").is_file(),
+        "and one on the server"
+    );
+    let photos: Vec<_> = std::fs::read_dir(dir.path().join("phone/photos"))
         .expect("photos dir")
         .map(|e| e.expect("entry").path())
         .collect();

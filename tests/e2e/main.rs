@@ -1,4 +1,5 @@
 //! End-to-end scenarios across Cunjie's crates. One test binary; one module per scenario.
 
 mod demo;
+mod network;
 mod offline_week;

@@ -1,23 +1,13 @@
-//! A demo village with realistic Chinese names, door plates and coordinates (WGS-84, in the
-//! hills of 萍乡 where the 上栗 plan comes from), delivered the way a phone receives it: as a
-//! pulled page.
+//! The demo village delivered the way a phone receives it: as a pulled page (for tests of the
+//! phone alone, without a server).
 
-use cunjie_domain::ids::{GroupId, HouseholdId, TownshipId, VillageId};
-use cunjie_domain::place::{AdminVillage, GeoPoint, Household, Township, VillageGroup};
-use cunjie_domain::template::{Template, presets};
+use cunjie_domain::place::{AdminVillage, Household, Township, VillageGroup};
+use cunjie_domain::template::Template;
 use cunjie_protocol::v1::{Change, EntityKind, PullPage};
 use uuid::Uuid;
 
 /// The demo scope name.
 pub const SCOPE: &str = "village:taiping";
-
-const SURNAMES: [&str; 12] = [
-    "王", "李", "张", "刘", "陈", "杨", "黄", "赵", "吴", "周", "彭", "易",
-];
-const GIVEN: [&str; 16] = [
-    "建国", "秀英", "桂兰", "志强", "红梅", "德明", "小军", "玉兰", "国华", "冬生", "春花", "水平",
-    "金山", "满秀", "长庚", "细妹",
-];
 
 /// Everything the demo village holds.
 #[derive(Debug, Clone)]
@@ -34,71 +24,16 @@ pub struct DemoVillage {
     pub templates: Vec<Template>,
 }
 
-fn id(n: u128) -> Uuid {
-    Uuid::from_u128(0x0193_5000_0000_7000_8000_0000_0000_0000 + n)
-}
-
-/// Builds the demo village with `households` households spread over `groups` groups.
+/// The first village of the server's demo township (`cunjie_server::demo`), with `group_count`
+/// groups and `households` households, as a phone would hold it.
 pub fn demo_village(group_count: u32, households: u32) -> DemoVillage {
-    let group_count = group_count.max(1);
-    let township = Township {
-        id: TownshipId::from_uuid(id(1)),
-        code: "360322105".into(),
-        name: "桐木镇".into(),
-    };
-    let village = AdminVillage {
-        id: VillageId::from_uuid(id(2)),
-        township: township.id,
-        code: "TP".into(),
-        name: "太平村".into(),
-        population: households * 4,
-        along_county_road: true,
-        centroid: Some(GeoPoint::new(27.7412, 113.8265)),
-    };
-    let groups: Vec<VillageGroup> = (0..group_count)
-        .map(|g| VillageGroup {
-            id: GroupId::from_uuid(id(100 + u128::from(g))),
-            village: village.id,
-            name: format!(
-                "第{}村民组",
-                ["一", "二", "三", "四", "五", "六", "七", "八", "九", "十"]
-                    .get(g as usize)
-                    .copied()
-                    .unwrap_or("十")
-            ),
-            is_remote: g == group_count - 1,
-        })
-        .collect();
-    let households = (0..households)
-        .map(|n| {
-            let g = n % group_count;
-            Household {
-                id: HouseholdId::from_uuid(id(10_000 + u128::from(n))),
-                group: groups[g as usize].id,
-                village: village.id,
-                head_name: format!(
-                    "{}{}",
-                    SURNAMES[(n as usize / 16) % 12],
-                    GIVEN[n as usize % 16]
-                ),
-                door_plate: format!("太平村{}组{:03}号", g + 1, n / group_count + 1),
-                members: 2 + n % 5,
-                // The houses along the county road are the first in each group.
-                roadside: (n / group_count).is_multiple_of(4),
-                is_demo_household: n.is_multiple_of(37),
-                location: Some(GeoPoint::new(
-                    27.7412 + f64::from(g) * 0.004 + f64::from(n % 9) * 0.00035,
-                    113.8265 + f64::from(n / 9 % 20) * 0.0004,
-                )),
-            }
-        })
-        .collect();
+    let t = cunjie_server::demo::demo_township(1, group_count, households);
     DemoVillage {
-        township,
-        village,
-        groups,
-        households,
-        templates: vec![presets::household_sanbao(), presets::village_recheck()],
+        township: t.township,
+        village: t.villages[0].clone(),
+        groups: t.groups,
+        households: t.households,
+        templates: t.templates,
     }
 }
 

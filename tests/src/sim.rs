@@ -104,3 +104,24 @@ pub fn new_inspection(
         status: FactStatus::Draft,
     }
 }
+
+/// Row counts of every table in a phone database, read through a second connection.
+pub fn snapshot_counts(path: &Path) -> std::collections::BTreeMap<String, i64> {
+    let conn = rusqlite::Connection::open(path).expect("second connection");
+    let tables: Vec<String> = conn
+        .prepare("SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
+        .expect("prepare")
+        .query_map([], |r| r.get(0))
+        .expect("query")
+        .collect::<Result<_, _>>()
+        .expect("names");
+    tables
+        .into_iter()
+        .map(|t| {
+            let n: i64 = conn
+                .query_row(&format!("SELECT count(*) FROM {t}"), [], |r| r.get(0))
+                .expect("count");
+            (t, n)
+        })
+        .collect()
+}

@@ -269,6 +269,85 @@ impl DemoTownship {
     }
 }
 
+/// Why the demo could not be prepared.
+#[derive(Debug, thiserror::Error)]
+pub enum DemoError {
+    /// Storage failed.
+    #[error(transparent)]
+    Storage(#[from] crate::StorageError),
+    /// Creating the township or a code failed.
+    #[error(transparent)]
+    Auth(#[from] crate::AuthError),
+    /// Seeding failed.
+    #[error(transparent)]
+    Registry(#[from] crate::RegistryError),
+    /// The data directory could not be made.
+    #[error("cannot create the data directory: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// A prepared demo: the database, the office, and fresh enrollment codes to hand out.
+#[derive(Debug)]
+pub struct DemoServer {
+    /// The database (SQLite in the data directory).
+    pub db: crate::Db,
+    /// The office's operations.
+    pub office: crate::Township,
+    /// What was seeded.
+    pub demo: DemoTownship,
+    /// The administrator password, when the township was created just now.
+    pub admin_password: Option<String>,
+    /// `(who, role, code)` for the first village's inspector and the first zone's cleaner.
+    pub codes: Vec<(String, Role, String)>,
+}
+
+/// Opens (or creates and seeds) the demo township in `data_dir` and issues enrollment codes:
+/// what `cunjie-server demo` does before it serves.
+pub fn prepare(
+    data_dir: &std::path::Path,
+    clock: std::sync::Arc<dyn cunjie_domain::clock::Clock>,
+) -> Result<DemoServer, DemoError> {
+    std::fs::create_dir_all(data_dir)?;
+    let db = crate::Db::open(&format!(
+        "sqlite://{}",
+        data_dir.join("cunjie-server.db").display()
+    ))?;
+    let demo = demo_township(4, 3, 60);
+    let (office, admin_password) =
+        match crate::Township::open(db.clone(), clock.clone(), &demo.township.code)? {
+            Some(o) => (o, None),
+            None => {
+                let ids = cunjie_domain::ids::IdGen::new(clock.clone());
+                let password = format!("demo-{}", &ids.next_uuid().simple().to_string()[24..]);
+                let o =
+                    crate::Township::init(db.clone(), clock, &demo.township, "admin", &password)?;
+                demo.seed(&o)?;
+                (o, Some(password))
+            }
+        };
+    let inspector = demo.inspector(0).clone();
+    let cleaner = demo.cleaner(demo.zones[0].id).clone();
+    let codes = vec![
+        (
+            format!("检查员 {}（{}）", inspector.name, demo.villages[0].name),
+            Role::Inspector,
+            office.enrollment_code(inspector.id, Role::Inspector, 7)?,
+        ),
+        (
+            format!("保洁员 {}（{}）", cleaner.name, demo.zones[0].name),
+            Role::Cleaner,
+            office.enrollment_code(cleaner.id, Role::Cleaner, 7)?,
+        ),
+    ];
+    Ok(DemoServer {
+        db,
+        office,
+        demo,
+        admin_password,
+        codes,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

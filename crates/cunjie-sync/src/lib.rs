@@ -20,6 +20,7 @@ mod engine;
 mod http;
 mod transport;
 
+pub use backon::ExponentialBuilder;
 pub use engine::{SyncConfig, SyncEngine, SyncError, SyncReport, SyncStatus, default_backoff};
 pub use http::{DEFAULT_TIMEOUT, HttpTransport};
 pub use transport::{Transport, TransportError};

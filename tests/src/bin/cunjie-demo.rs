@@ -1,56 +1,76 @@
-//! The demo: an inspector's phone in 太平村 records a household inspection and the township's
-//! monthly re-check, offline, and sees the scores under Scheme T.
+//! The demo: the township server comes up with the seeded demo township (桐木镇); an inspector's
+//! phone enrolls with a one-time code and pulls 太平村; offline, it records a household
+//! inspection and the monthly re-check with real JPEG evidence; then it syncs, and the server
+//! scores the village's month under Scheme T from the synced facts.
 //!
-//! `cargo run -p cunjie-e2e --bin cunjie-demo [-- --data-dir DIR]`
+//! `cargo run -p cunjie-e2e --bin cunjie-demo [-- --data-dir DIR] [--serve [--listen ADDR]]`
 #![allow(clippy::print_stdout, reason = "a command-line demo prints its story")]
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use anyhow::{Context, Result, bail};
 use cunjie_domain::catalog::{Catalog, SubjectKind};
 use cunjie_domain::clock::SystemClock;
-use cunjie_domain::fact::{InspectionType, ItemResult, Subject};
+use cunjie_domain::fact::{Inspection, InspectionType, ItemResult, PhotoHash, Subject};
 use cunjie_domain::geo::GeoPolicy;
-use cunjie_domain::ids::PersonId;
 use cunjie_domain::scoring::{
     Scheme, SchemeKind, VillageMonth, score_inspection, score_village_month,
 };
-use cunjie_e2e::seed::demo_village;
 use cunjie_e2e::sim::{new_inspection, take_photo};
+use cunjie_server::{AppState, demo};
 use cunjie_store::{Store, StoreOptions};
-use uuid::Uuid;
+use cunjie_sync::{HttpTransport, SyncEngine};
 
-fn parse_args() -> Result<Option<PathBuf>> {
+struct Args {
+    dir: Option<PathBuf>,
+    serve: bool,
+    listen: String,
+}
+
+fn parse_args() -> Result<Args> {
     let mut args = std::env::args().skip(1);
-    let mut dir = None;
+    let mut out = Args {
+        dir: None,
+        serve: false,
+        listen: "127.0.0.1:0".into(),
+    };
     while let Some(a) = args.next() {
         match a.as_str() {
             "--data-dir" => {
-                dir = Some(PathBuf::from(
+                out.dir = Some(PathBuf::from(
                     args.next().context("--data-dir needs a folder")?,
                 ))
             }
+            "--serve" => out.serve = true,
+            "--listen" => {
+                out.listen = args
+                    .next()
+                    .context("--listen needs an address such as 127.0.0.1:8080")?
+            }
             "-h" | "--help" => {
-                println!("用法 usage: cunjie-demo [--data-dir DIR]");
+                println!(
+                    "用法 usage: cunjie-demo [--data-dir DIR] [--serve [--listen 127.0.0.1:8080]]"
+                );
                 std::process::exit(0);
             }
             other => bail!("unknown argument '{other}'; try --help"),
         }
     }
-    Ok(dir)
+    Ok(out)
 }
 
-fn main() -> Result<()> {
-    let (dir, _keep) = match parse_args()? {
+#[tokio::main]
+async fn main() -> Result<()> {
+    let args = parse_args()?;
+    let (dir, _keep) = match args.dir {
         Some(d) => (d, None),
         None => {
             let t = tempfile::tempdir().context("making a temporary data folder")?;
             (t.path().to_path_buf(), Some(t))
         }
     };
-    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     let catalog = Catalog::builtin();
     println!("村洁 Cunjie demo · 数据目录 data dir: {}", dir.display());
     println!(
@@ -59,73 +79,143 @@ fn main() -> Result<()> {
         catalog.item_count()
     );
 
-    let village = demo_village(3, 45);
-    let mut store = Store::open(
-        &dir.join("cunjie.db"),
+    // The township server, with the demo township.
+    let server = demo::prepare(&dir.join("server"), Arc::new(SystemClock))
+        .context("preparing the demo township")?;
+    let listener = tokio::net::TcpListener::bind(&args.listen)
+        .await
+        .with_context(|| format!("listening on {}", args.listen))?;
+    let url = format!("http://{}", listener.local_addr()?);
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let state = AppState {
+        db: server.db.clone(),
+        clock: Arc::new(SystemClock),
+    };
+    let serving = tokio::spawn(cunjie_server::serve(listener, state, async {
+        let _ = stopped.await;
+    }));
+    let d = &server.demo;
+    println!(
+        "\n镇服务器 township server: {} · {} 个村, {} 户, {} 个责任区, {} 个设施 (SQLite)",
+        url,
+        d.villages.len(),
+        d.households.len(),
+        d.zones.len(),
+        d.facilities.len()
+    );
+
+    // The inspector's phone enrolls with the printed one-time code and pulls its village.
+    let (who, _, code) = &server.codes[0];
+    std::fs::create_dir_all(dir.join("phone"))?;
+    let store = Store::open(
+        &dir.join("phone").join("cunjie.db"),
         StoreOptions {
             clock: Arc::new(SystemClock),
             id_seed: None,
         },
     )
     .context("opening the phone database")?;
-    store
-        .apply_pull_page(&village.as_pull_page())
-        .context("loading the village onto the phone")?;
+    let engine = SyncEngine::new(Arc::new(Mutex::new(store)), HttpTransport::new(&url)?)?;
+    let enrolled = engine
+        .enroll(&url, code, "演示手机")
+        .await
+        .context("enrolling the phone")?;
+    let first = engine.sync_once().await.context("first sync")?;
+    let village = d.villages[0].clone();
     println!(
-        "\n【{} · {}】{} 个村民组, {} 户 households (离线可用 offline)",
-        village.township.name,
-        village.village.name,
-        village.groups.len(),
-        village.households.len()
+        "{who} 用一次性码 {code} 登记手机 enrolled; 首次同步 first sync: {} 条变更 changes",
+        first.changes
+    );
+    println!(
+        "【{} · {}】手机上 on the phone: {} 户 households (之后离线可用 then works offline)",
+        enrolled.township_name,
+        village.name,
+        engine
+            .store()
+            .lock()
+            .map_err(|_| anyhow::anyhow!("store lock"))?
+            .households_in(village.id, None, 1_000, 0)?
+            .len()
     );
 
-    let inspector = PersonId::from_uuid(Uuid::from_u128(0x0193_5000_0000_7000_8000_0000_0000_0900));
+    // Offline: a household inspection and the township re-check, with real photos.
     let policy = GeoPolicy::default();
-    let photos = dir.join("photos");
+    let photos_dir = dir.join("phone").join("photos");
     let mut photo_seed = 0;
-    let mut photo = |store: &mut Store| -> Result<cunjie_domain::fact::PhotoHash> {
+    let mut photo = |store: &mut Store| -> Result<PhotoHash> {
         photo_seed += 1;
-        Ok(take_photo(store, &photos, photo_seed)
+        Ok(take_photo(store, &photos_dir, photo_seed)
             .context("saving a photo")?
             .hash)
     };
+    let inspector = d.inspector(0).id;
+    let (insp, vinsp, hh_template, household) = {
+        let mut store = engine
+            .store()
+            .lock()
+            .map_err(|_| anyhow::anyhow!("store lock"))?;
+        let household = store
+            .search_households("1组001", 5)?
+            .first()
+            .context("the demo household is on the phone")?
+            .household
+            .clone();
+        let hh_template = store.template_by_code("HH_SANBAO_MONTHLY")?;
+        let mut insp = new_inspection(
+            &store,
+            &hh_template,
+            Subject {
+                kind: SubjectKind::Household,
+                id: *household.id.as_uuid(),
+            },
+            village.id,
+            inspector,
+            household.location,
+        );
+        for item in &hh_template.items {
+            insp.answer(ItemResult::pass(&item.item_code));
+        }
+        let p1 = photo(&mut store)?;
+        let p2 = photo(&mut store)?;
+        insp.answer(ItemResult {
+            note: Some("房前塑料袋、农膜散落".into()),
+            ..ItemResult::fail("HH_WHITE_LITTER", 1, vec![p1])
+        });
+        insp.answer(ItemResult {
+            note: Some("柴草杂物堆在路边".into()),
+            ..ItemResult::fail("HH_CLUTTER", 1, vec![p2])
+        });
+        store.save_inspection_draft(&insp)?;
+        store
+            .submit_inspection(insp.id, &policy)
+            .context("submitting the household inspection")?;
 
-    // The inspector searches by door plate, as on the phone.
-    let found = store.search_households("1组001", 5)?;
-    let household = found
-        .first()
-        .context("the demo household is on the phone")?
-        .household
-        .clone();
-    let hh_template = store.template_by_code("HH_SANBAO_MONTHLY")?;
-    let mut insp = new_inspection(
-        &store,
-        &hh_template,
-        Subject {
-            kind: SubjectKind::Household,
-            id: *household.id.as_uuid(),
-        },
-        village.village.id,
-        inspector,
-        household.location,
-    );
-    for item in &hh_template.items {
-        insp.answer(ItemResult::pass(&item.item_code));
-    }
-    let p1 = photo(&mut store)?;
-    let p2 = photo(&mut store)?;
-    insp.answer(ItemResult {
-        note: Some("房前塑料袋、农膜散落".into()),
-        ..ItemResult::fail("HH_WHITE_LITTER", 1, vec![p1])
-    });
-    insp.answer(ItemResult {
-        note: Some("柴草杂物堆在路边".into()),
-        ..ItemResult::fail("HH_CLUTTER", 1, vec![p2])
-    });
-    store.save_inspection_draft(&insp)?;
-    store
-        .submit_inspection(insp.id, &policy)
-        .context("submitting the household inspection")?;
+        let recheck = store.template_by_code("VILLAGE_RECHECK_T")?;
+        let mut vinsp = new_inspection(
+            &store,
+            &recheck,
+            Subject {
+                kind: SubjectKind::AdminVillage,
+                id: *village.id.as_uuid(),
+            },
+            village.id,
+            inspector,
+            village.centroid,
+        );
+        vinsp.kind = InspectionType::TownshipRecheck;
+        for item in &recheck.items {
+            vinsp.answer(ItemResult::pass(&item.item_code));
+        }
+        let p3 = photo(&mut store)?;
+        let p4 = photo(&mut store)?;
+        vinsp.answer(ItemResult::fail("ROAD_PATROL_LAPSE", 2, vec![p3]));
+        vinsp.answer(ItemResult::fail("POOL_OVERFLOW", 1, vec![p4]));
+        store.save_inspection_draft(&vinsp)?;
+        store
+            .submit_inspection(vinsp.id, &policy)
+            .context("submitting the village re-check")?;
+        (insp, vinsp, hh_template, household)
+    };
     let score = score_inspection(&hh_template, &insp);
     println!(
         "\n检查户 household: {} {}（{}）",
@@ -141,44 +231,47 @@ fn main() -> Result<()> {
         "  {} v{}: 得分 score {} / {}",
         hh_template.name_zh, hh_template.version, score.score, score.full
     );
-    for d in &score.deductions {
+    for dd in &score.deductions {
         let label = catalog
-            .item(&d.item_code)
-            .map_or(d.item_code.as_str(), |(_, i)| i.label_zh.as_str());
+            .item(&dd.item_code)
+            .map_or(dd.item_code.as_str(), |(_, i)| i.label_zh.as_str());
         println!(
             "  −{:>6} 分  {} ({})",
-            d.amount.to_string(),
+            dd.amount.to_string(),
             label,
-            d.item_code
+            dd.item_code
         );
     }
-
-    // The township's re-check of the village (16th–19th).
-    let recheck = store.template_by_code("VILLAGE_RECHECK_T")?;
-    let mut vinsp = new_inspection(
-        &store,
-        &recheck,
-        Subject {
-            kind: SubjectKind::AdminVillage,
-            id: *village.village.id.as_uuid(),
-        },
-        village.village.id,
-        inspector,
-        village.village.centroid,
+    let counts = engine
+        .store()
+        .lock()
+        .map_err(|_| anyhow::anyhow!("store lock"))?
+        .pending_counts()?;
+    println!(
+        "\n离线保存 saved offline: {} 条记录 records, {} 张照片 photos 待同步 waiting",
+        counts.records, counts.photos
     );
-    vinsp.kind = InspectionType::TownshipRecheck;
-    for item in &recheck.items {
-        vinsp.answer(ItemResult::pass(&item.item_code));
-    }
-    let p3 = photo(&mut store)?;
-    let p4 = photo(&mut store)?;
-    vinsp.answer(ItemResult::fail("ROAD_PATROL_LAPSE", 2, vec![p3]));
-    vinsp.answer(ItemResult::fail("POOL_OVERFLOW", 1, vec![p4]));
-    store.save_inspection_draft(&vinsp)?;
-    store
-        .submit_inspection(vinsp.id, &policy)
-        .context("submitting the village re-check")?;
 
+    // Signal: sync. The server applies each mutation once and scores from the facts.
+    let report = engine.sync_once().await.context("syncing")?;
+    println!(
+        "同步 synced: {} 条记录被服务器确认 settled by the server, {} 被退回 sent back",
+        report.settled, report.rejected
+    );
+    for h in engine
+        .store()
+        .lock()
+        .map_err(|_| anyhow::anyhow!("store lock"))?
+        .history(10)?
+    {
+        println!("  {} {} {}", h.submitted_at, h.kind, h.state.label_zh());
+    }
+    let facts: Vec<Inspection> = server
+        .office
+        .fact_rows()?
+        .into_iter()
+        .map(|(_, row)| serde_json::from_value(row))
+        .collect::<Result<_, _>>()?;
     let Scheme {
         kind: SchemeKind::Yuan(mut scheme_t),
         code,
@@ -191,19 +284,15 @@ fn main() -> Result<()> {
     };
     // The seeds name a monthly basic subsidy but give no amount; the demo assumes ¥1,000.
     scheme_t.base_subsidy = cunjie_domain::Amount::whole(1_000);
-    let households: BTreeMap<_, _> = village
+    let households: BTreeMap<_, _> = d
         .households
         .iter()
+        .filter(|h| h.village == village.id)
         .map(|h| (h.id, h.clone()))
         .collect();
-    let demo_count = village
-        .households
-        .iter()
-        .filter(|h| h.is_demo_household)
-        .count() as u32;
-    let facts = [store.inspection(insp.id)?, store.inspection(vinsp.id)?];
+    let demo_count = households.values().filter(|h| h.is_demo_household).count() as u32;
     let month = VillageMonth {
-        village: &village.village,
+        village: &village,
         inspections: &facts,
         households: &households,
         demo_households: demo_count,
@@ -211,8 +300,12 @@ fn main() -> Result<()> {
     };
     let result = score_village_month(&scheme_t, &month);
     println!(
-        "\n{}（{} v{}）· {} 本月 this month",
-        name_zh, code, version, village.village.name
+        "\n服务器计分 server scoring · {}（{} v{}）· {} 本月 this month, from {} synced facts",
+        name_zh,
+        code,
+        version,
+        village.name,
+        facts.len()
     );
     println!(
         "  基本考核补助 base subsidy: ¥{}（演示值 demo value: the seeds give no amount）",
@@ -231,14 +324,16 @@ fn main() -> Result<()> {
         "  扣款合计 deductions: ¥{} · 奖励 rewards: ¥{} · 净额 net: ¥{}",
         result.deductions, result.rewards, result.net
     );
+    let _ = (insp.id, vinsp.id);
 
-    let counts = store.pending_counts()?;
-    println!(
-        "\n待同步 waiting to sync: {} 条记录 records, {} 张照片 photos (无网络也已保存 saved offline)",
-        counts.records, counts.photos
-    );
-    for h in store.history(10)? {
-        println!("  {} {} {}", h.submitted_at, h.kind, h.state.label_zh());
+    if args.serve {
+        let (who, _, code) = &server.codes[1];
+        println!(
+            "\n服务器继续运行 still serving on {url} (Ctrl-C to stop). {who} enrollment code: {code}"
+        );
+        let _ = tokio::signal::ctrl_c().await;
     }
+    let _ = stop.send(());
+    serving.await.context("server task")?.context("server")?;
     Ok(())
 }

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
-use cunjie_domain::clock::{Clock, SystemClock};
+use cunjie_domain::clock::SystemClock;
 use cunjie_domain::ids::{DeviceId, IdGen, PersonId};
 use cunjie_domain::person::Role;
 use cunjie_domain::place;
@@ -277,53 +277,23 @@ async fn main() -> Result<()> {
             }
         }
         Command::Demo { listen, data_dir } => {
-            let storage = Storage {
-                data_dir: data_dir.clone(),
-                database: None,
-            };
-            let db = open(&storage)?;
-            let d = demo::demo_township(4, 3, 60);
-            let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-            let office = match Township::open(db.clone(), clock.clone(), &d.township.code)? {
-                Some(o) => o,
-                None => {
-                    let password = format!("demo-{}", &uuid_hex(&IdGen::new(SystemClock))[..8]);
-                    let o =
-                        Township::init(db.clone(), clock.clone(), &d.township, "admin", &password)?;
-                    d.seed(&o).context("seeding the demo township")?;
-                    println!(
-                        "demo township {} seeded: {} villages, {} households, {} zones, {} facilities",
-                        d.township.name,
-                        d.villages.len(),
-                        d.households.len(),
-                        d.zones.len(),
-                        d.facilities.len()
-                    );
-                    println!("administrator: admin / {password}");
-                    o
-                }
-            };
-            let inspector = d.inspector(0);
-            print_code(
-                &format!(
-                    "检查员 {} ({}) enrollment code",
-                    inspector.name, d.villages[0].name
-                ),
-                &office.enrollment_code(inspector.id, Role::Inspector, 7)?,
-            );
-            let cleaner = d.cleaner(d.zones[0].id);
-            print_code(
-                &format!(
-                    "保洁员 {} ({}) enrollment code",
-                    cleaner.name, d.zones[0].name
-                ),
-                &office.enrollment_code(cleaner.id, Role::Cleaner, 7)?,
-            );
-            run_server(&listen, db).await
+            let d = demo::prepare(&data_dir, Arc::new(SystemClock))
+                .context("preparing the demo township")?;
+            if let Some(password) = &d.admin_password {
+                println!(
+                    "demo township {} seeded: {} villages, {} households, {} zones, {} facilities",
+                    d.demo.township.name,
+                    d.demo.villages.len(),
+                    d.demo.households.len(),
+                    d.demo.zones.len(),
+                    d.demo.facilities.len()
+                );
+                println!("administrator: admin / {password}");
+            }
+            for (who, _, code) in &d.codes {
+                print_code(&format!("{who} enrollment code"), code);
+            }
+            run_server(&listen, d.db).await
         }
     }
-}
-
-fn uuid_hex(ids: &IdGen<SystemClock>) -> String {
-    ids.next_uuid().simple().to_string().chars().rev().collect()
 }

@@ -1,0 +1,86 @@
+//! A simulated phone on the network: a real store on a temp dir, its own fake clock, and the
+//! real sync engine over HTTP (or any transport, to inject faults).
+
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use cunjie_domain::clock::FakeClock;
+use cunjie_store::{Store, StoreOptions};
+use cunjie_sync::{HttpTransport, SyncConfig, SyncEngine, Transport};
+
+use crate::evidence::Evidence;
+
+/// One phone.
+#[derive(Debug)]
+pub struct Phone<T: Transport = HttpTransport> {
+    dir: tempfile::TempDir,
+    /// Its clock.
+    pub clock: Arc<FakeClock>,
+    /// Its sync engine (which owns the store).
+    pub engine: SyncEngine<T>,
+    photo_seed: u32,
+}
+
+/// A fast retry schedule for tests (milliseconds, not seconds).
+pub fn fast_config() -> SyncConfig {
+    SyncConfig {
+        backoff: backoff_fast(),
+        ..SyncConfig::default()
+    }
+}
+
+fn backoff_fast() -> cunjie_sync::ExponentialBuilder {
+    cunjie_sync::ExponentialBuilder::new()
+        .with_min_delay(std::time::Duration::from_millis(5))
+        .with_max_delay(std::time::Duration::from_millis(50))
+        .with_max_times(6)
+}
+
+impl Phone<HttpTransport> {
+    /// A fresh phone talking to `url`.
+    pub fn http(url: &str, clock: Arc<FakeClock>) -> Self {
+        Self::with_transport(HttpTransport::new(url).expect("transport"), clock)
+    }
+}
+
+impl<T: Transport> Phone<T> {
+    /// A fresh phone over any transport.
+    pub fn with_transport(transport: T, clock: Arc<FakeClock>) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = Store::open(
+            &dir.path().join("cunjie.db"),
+            StoreOptions {
+                clock: clock.clone(),
+                id_seed: None,
+            },
+        )
+        .expect("store opens");
+        let engine = SyncEngine::with_config(Arc::new(Mutex::new(store)), transport, fast_config())
+            .expect("engine");
+        Self {
+            dir,
+            clock,
+            engine,
+            photo_seed: 0,
+        }
+    }
+
+    /// The store, locked.
+    pub fn store(&self) -> MutexGuard<'_, Store> {
+        self.engine
+            .store()
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Takes a photo: a real JPEG written durably and registered.
+    pub fn take_photo(&mut self) -> Evidence {
+        self.photo_seed += 1;
+        let dir = self.dir.path().join("photos");
+        crate::sim::take_photo(&mut self.store(), &dir, self.photo_seed).expect("photo saved")
+    }
+
+    /// The database path.
+    pub fn db_path(&self) -> std::path::PathBuf {
+        self.dir.path().join("cunjie.db")
+    }
+}

@@ -1,0 +1,95 @@
+//! A real township server for tests: the demo township seeded, served on 127.0.0.1:0 by its
+//! own Tokio runtime on a thread, stopped and deleted on drop.
+
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use cunjie_domain::clock::{Clock, SystemClock};
+use cunjie_domain::person::Role;
+use cunjie_server::demo::{DemoTownship, demo_township};
+use cunjie_server::{AppState, Db, Township};
+
+/// A running server.
+#[derive(Debug)]
+pub struct TestServer {
+    /// `http://127.0.0.1:PORT`.
+    pub url: String,
+    /// The office's operations on the same database.
+    pub office: Township,
+    /// What was seeded.
+    pub demo: DemoTownship,
+    _dir: tempfile::TempDir,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl TestServer {
+    /// Starts a server on a fresh SQLite file with the demo township (`villages` villages,
+    /// `groups` groups and `households` households each).
+    pub fn start(villages: usize, groups: u32, households: u32) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite://{}", dir.path().join("server.db").display());
+        Self::start_on(dir, &url, demo_township(villages, groups, households))
+    }
+
+    /// Starts a server on `db_url` with `demo` seeded.
+    pub fn start_on(dir: tempfile::TempDir, db_url: &str, demo: DemoTownship) -> Self {
+        let db = Db::open(db_url).expect("server database opens");
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let office = Township::init(
+            db.clone(),
+            clock.clone(),
+            &demo.township,
+            "admin",
+            "correct horse battery",
+        )
+        .expect("township");
+        demo.seed(&office).expect("demo seeded");
+        let std_listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+        std_listener.set_nonblocking(true).expect("nonblocking");
+        let url = format!("http://{}", std_listener.local_addr().expect("addr"));
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let state = AppState { db, clock };
+        let thread = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .expect("runtime");
+            rt.block_on(async move {
+                let listener = tokio::net::TcpListener::from_std(std_listener).expect("listener");
+                cunjie_server::serve(listener, state, async {
+                    let _ = stopped.await;
+                })
+                .await
+                .expect("server runs");
+            });
+        });
+        Self {
+            url,
+            office,
+            demo,
+            _dir: dir,
+            stop: Some(stop),
+            thread: Some(thread),
+        }
+    }
+
+    /// A one-time enrollment code for a person.
+    pub fn code(&self, person: cunjie_domain::ids::PersonId, role: Role) -> String {
+        self.office
+            .enrollment_code(person, role, 7)
+            .expect("enrollment code")
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
