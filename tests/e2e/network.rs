@@ -516,3 +516,96 @@ async fn the_demo_township_serves_a_phone_that_enrolls_and_syncs() {
             .expect("again");
     assert!(again.admin_password.is_none(), "not seeded twice");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reassigned_inspector_gets_the_new_village_and_loses_the_old_one() {
+    use cunjie_domain::person::{Assignment, AssignmentTarget};
+    let server = TestServer::start(2, 1, 10);
+    let d = &server.demo;
+    let inspector = d.inspector(0).clone();
+    let mut phone = Phone::http(&server.url, clock());
+    phone
+        .engine
+        .enroll(
+            &server.url,
+            &server.code(inspector.id, Role::Inspector),
+            "phone",
+        )
+        .await
+        .expect("enrolls");
+    phone.engine.sync_once().await.expect("sync");
+    let (v0, v1) = (d.villages[0].id, d.villages[1].id);
+    assert_eq!(
+        phone
+            .store()
+            .households_in(v0, None, 100, 0)
+            .expect("list")
+            .len(),
+        10,
+        "holds village 0"
+    );
+    // Work recorded offline before the reassignment is kept and still accepted.
+    let ids = inspect(&mut phone, &server, 0, 2);
+    let old = d
+        .assignments
+        .iter()
+        .find(|a| a.person == inspector.id)
+        .expect("assignment")
+        .clone();
+    let now = cunjie_domain::clock::SystemClock.now();
+    server
+        .office
+        .put_assignment(&Assignment {
+            valid_to: Some(now),
+            ..old
+        })
+        .expect("ends");
+    server
+        .office
+        .put_assignment(&Assignment {
+            id: cunjie_domain::ids::AssignmentId::from_uuid(uuid::Uuid::from_u128(0xABCD)),
+            person: inspector.id,
+            role: Role::Inspector,
+            target: AssignmentTarget::Villages { villages: vec![v1] },
+            valid_from: now,
+            valid_to: None,
+        })
+        .expect("new");
+    let report = phone
+        .engine
+        .sync_once()
+        .await
+        .expect("sync after reassignment");
+    assert!(
+        report.scopes_dropped >= 1,
+        "the old village's scope is dropped: {report:?}"
+    );
+    assert!(
+        phone
+            .store()
+            .households_in(v0, None, 100, 0)
+            .expect("list")
+            .is_empty(),
+        "the old village's households left the phone"
+    );
+    assert_eq!(
+        phone
+            .store()
+            .households_in(v1, None, 100, 0)
+            .expect("list")
+            .len(),
+        10,
+        "the new village arrived"
+    );
+    for id in &ids {
+        assert!(
+            phone.store().inspection(id.parse().expect("id")).is_ok(),
+            "own facts stay on the phone"
+        );
+    }
+    assert_eq!(
+        server.office.counts().expect("counts").facts,
+        2,
+        "work captured under the old assignment was accepted"
+    );
+}
