@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use cunjie_domain::clock::FakeClock;
-use cunjie_domain::fact::{FactStatus, GeoFix, Inspection, InspectionType, Subject};
+use cunjie_domain::fact::{GeoFix, Inspection, Subject};
 use cunjie_domain::ids::{PersonId, VillageId};
 use cunjie_domain::place::GeoPoint;
 use cunjie_domain::template::Template;
@@ -81,28 +81,22 @@ pub fn new_inspection(
     at: Option<GeoPoint>,
 ) -> Inspection {
     let now = store.clock().now();
-    Inspection {
-        id: store.new_id(),
-        template: template.reference(),
+    let mut insp = Inspection::start(
+        store.new_id(),
+        template.reference(),
         subject,
         village,
-        kind: InspectionType::HouseholdMonthly,
         inspector,
-        device: store.device_id(),
-        started_at: now,
-        submitted_at: None,
-        server_received_at: None,
-        fix: at.map(|point| GeoFix {
-            point,
-            accuracy_m: 6.0,
-            fix_time: Some(now),
-            mock: false,
-        }),
-        results: vec![],
-        note: None,
-        supersedes: None,
-        status: FactStatus::Draft,
-    }
+        store.device_id(),
+        now,
+    );
+    insp.fix = at.map(|point| GeoFix {
+        point,
+        accuracy_m: 6.0,
+        fix_time: Some(now),
+        mock: false,
+    });
+    insp
 }
 
 /// Row counts of every table in a phone database, read through a second connection.

@@ -217,6 +217,46 @@ pub struct Inspection {
 }
 
 impl Inspection {
+    /// A new draft of one template version for a subject: nothing answered, no fix yet,
+    /// a household's monthly check unless the caller says otherwise.
+    pub fn start(
+        id: InspectionId,
+        template: TemplateRef,
+        subject: Subject,
+        village: VillageId,
+        inspector: PersonId,
+        device: DeviceId,
+        started_at: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            id,
+            template,
+            subject,
+            village,
+            kind: InspectionType::HouseholdMonthly,
+            inspector,
+            device,
+            started_at,
+            submitted_at: None,
+            server_received_at: None,
+            fix: None,
+            results: vec![],
+            note: None,
+            supersedes: None,
+            status: FactStatus::Draft,
+        }
+    }
+
+    /// Marks every item of the template not yet answered as passed: the "all fine" tap an
+    /// inspector makes before flipping the few failures.
+    pub fn pass_remaining(&mut self, template: &crate::template::Template) {
+        for item in &template.items {
+            if self.result(&item.item_code).is_none() {
+                self.results.push(ItemResult::pass(&item.item_code));
+            }
+        }
+    }
+
     /// The answer for an item, if given.
     pub fn result(&self, code: &str) -> Option<&ItemResult> {
         self.results.iter().find(|r| r.item_code == code)

@@ -9,9 +9,7 @@ use std::sync::Arc;
 use criterion::{Criterion, criterion_group, criterion_main};
 use cunjie_domain::catalog::SubjectKind;
 use cunjie_domain::clock::SystemClock;
-use cunjie_domain::fact::{
-    FactStatus, GeoFix, Inspection, InspectionType, ItemResult, PhotoHash, Subject,
-};
+use cunjie_domain::fact::{GeoFix, Inspection, ItemResult, PhotoHash, Subject};
 use cunjie_domain::geo::GeoPolicy;
 use cunjie_domain::ids::{GroupId, HouseholdId, PersonId, TownshipId, VillageId};
 use cunjie_domain::place::{AdminVillage, GeoPoint, Household};
@@ -102,35 +100,26 @@ fn seeded(dir: &tempfile::TempDir, households: u32) -> (Store, VillageId) {
 fn inspection(store: &Store, village: VillageId, photos: &[PhotoHash]) -> Inspection {
     let t = presets::household_sanbao();
     let now = store.clock().now();
-    let mut insp = Inspection {
-        id: store.new_id(),
-        template: t.reference(),
-        subject: Subject {
-            kind: SubjectKind::Household,
-            id: Uuid::from_u128(10_007),
-        },
-        village,
-        kind: InspectionType::HouseholdMonthly,
-        inspector: PersonId::from_uuid(Uuid::from_u128(9)),
-        device: store.device_id(),
-        started_at: now,
-        submitted_at: None,
-        server_received_at: None,
-        fix: Some(GeoFix {
-            point: GeoPoint::new(27.6, 113.85),
-            accuracy_m: 5.0,
-            fix_time: Some(now),
-            mock: false,
-        }),
-        results: t
-            .items
-            .iter()
-            .map(|i| ItemResult::pass(&i.item_code))
-            .collect(),
-        note: None,
-        supersedes: None,
-        status: FactStatus::Draft,
+    let subject = Subject {
+        kind: SubjectKind::Household,
+        id: Uuid::from_u128(10_007),
     };
+    let mut insp = Inspection::start(
+        store.new_id(),
+        t.reference(),
+        subject,
+        village,
+        PersonId::from_uuid(Uuid::from_u128(9)),
+        store.device_id(),
+        now,
+    );
+    insp.fix = Some(GeoFix {
+        point: GeoPoint::new(27.6, 113.85),
+        accuracy_m: 5.0,
+        fix_time: Some(now),
+        mock: false,
+    });
+    insp.pass_remaining(&t);
     insp.answer(ItemResult::fail(
         "HH_WHITE_LITTER",
         1,

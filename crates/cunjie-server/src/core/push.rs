@@ -238,31 +238,38 @@ fn flags(clamped: &Clamped, extra: &[&str]) -> String {
     f.join(",")
 }
 
-/// Inserts a fact once. Returns `Ok(true)` when inserted, `Ok(false)` when the very same fact
-/// was already there, and a rejection when the id is taken by a different record.
-#[allow(clippy::too_many_arguments, reason = "one row of the fact table")]
-fn insert_fact(
-    tx: &mut dyn Tx,
-    kind: &str,
-    id: &str,
-    dev: &DeviceCtx,
+/// A fact about to be stored.
+struct NewFact {
+    kind: &'static str,
+    id: String,
     village: Option<String>,
     zone: Option<String>,
-    subject: &str,
+    subject: String,
     device_time: DateTime<Utc>,
+    flags: String,
+    row: String,
+    /// The scope whose change log carries it.
+    scope: String,
+}
+
+/// Inserts a fact once and appends it to its scope. The very same fact again (a retry that
+/// lost its receipt) is accepted without a second effect; an id taken by another device's
+/// record is refused.
+fn insert_fact(
+    tx: &mut dyn Tx,
+    dev: &DeviceCtx,
+    f: NewFact,
     clamped: &Clamped,
-    flag: &str,
-    row: &str,
     now: DateTime<Utc>,
-) -> Result<Result<bool, Reject>, StorageError> {
-    let existing = tx.query("SELECT device_id FROM fact WHERE id = $1", vals![id])?;
+) -> Result<Applied, StorageError> {
+    let existing = tx.query("SELECT device_id FROM fact WHERE id = $1", vals![&f.id])?;
     if let Some(r) = existing.first() {
         return Ok(if text(r, 0, "device_id")? == dev.id.to_string() {
-            Ok(false)
+            Ok(1)
         } else {
             Err(Reject(
                 codes::DUPLICATE_ID,
-                format!("编号 {id} 已被其他记录使用 (id already used)"),
+                format!("编号 {} 已被其他记录使用 (id already used)", f.id),
             ))
         });
     }
@@ -270,23 +277,24 @@ fn insert_fact(
         "INSERT INTO fact (id, kind, township_id, village_id, zone_id, subject_id, author_id, device_id, device_time, server_received_at, hlc, skew_ms, flags, row_json)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
         vals![
-            id,
-            kind,
+            &f.id,
+            f.kind,
             dev.township.to_string(),
-            village,
-            zone,
-            subject,
+            f.village,
+            f.zone,
+            f.subject,
             dev.person.to_string(),
             dev.id.to_string(),
-            ts(device_time),
+            ts(f.device_time),
             ts(now),
             clamped.hlc.packed() as i64,
             clamped.skew_ms,
-            flag,
-            row
+            f.flags,
+            &f.row
         ],
     )?;
-    Ok(Ok(true))
+    append_change(tx, &f.scope, f.kind, &f.id, 1, Some(&f.row))?;
+    Ok(Ok(1))
 }
 
 fn submit_inspection(
@@ -382,35 +390,18 @@ fn submit_inspection(
     let mut stored = insp.clone();
     stored.server_received_at = Some(now);
     let row = serde_json::to_string(&stored)?;
-    let id = insp.id.to_string();
-    match insert_fact(
-        tx,
-        "inspection",
-        &id,
-        dev,
-        Some(insp.village.to_string()),
-        None,
-        &insp.subject.id.to_string(),
-        insp.started_at,
-        clamped,
-        &flags(clamped, &extra),
-        &row,
-        now,
-    )? {
-        Ok(true) => {
-            append_change(
-                tx,
-                &scope::village(insp.village),
-                "inspection",
-                &id,
-                1,
-                Some(&row),
-            )?;
-            Ok(Ok(1))
-        }
-        Ok(false) => Ok(Ok(1)),
-        Err(r) => Ok(Err(r)),
-    }
+    let fact = NewFact {
+        kind: "inspection",
+        id: insp.id.to_string(),
+        village: Some(insp.village.to_string()),
+        zone: None,
+        subject: insp.subject.id.to_string(),
+        device_time: insp.started_at,
+        flags: flags(clamped, &extra),
+        row,
+        scope: scope::village(insp.village),
+    };
+    insert_fact(tx, dev, fact, clamped, now)
 }
 
 fn submit_round(
@@ -474,28 +465,18 @@ fn submit_round(
     let mut stored = round.clone();
     stored.server_received_at = Some(now);
     let row = serde_json::to_string(&stored)?;
-    let id = round.id.to_string();
-    match insert_fact(
-        tx,
-        "round",
-        &id,
-        dev,
+    let fact = NewFact {
+        kind: "round",
+        id: round.id.to_string(),
         village,
-        Some(round.zone.to_string()),
-        &round.zone.to_string(),
-        round.started_at,
-        clamped,
-        &flags(clamped, &extra),
-        &row,
-        now,
-    )? {
-        Ok(true) => {
-            append_change(tx, &scope::zone(round.zone), "round", &id, 1, Some(&row))?;
-            Ok(Ok(1))
-        }
-        Ok(false) => Ok(Ok(1)),
-        Err(r) => Ok(Err(r)),
-    }
+        zone: Some(round.zone.to_string()),
+        subject: round.zone.to_string(),
+        device_time: round.started_at,
+        flags: flags(clamped, &extra),
+        row,
+        scope: scope::zone(round.zone),
+    };
+    insert_fact(tx, dev, fact, clamped, now)
 }
 
 fn publish_rectification(

@@ -5,9 +5,7 @@ use std::collections::BTreeMap;
 use axum::http::StatusCode;
 use chrono::{DateTime, Duration, Utc};
 use cunjie_domain::catalog::SubjectKind;
-use cunjie_domain::fact::{
-    FactStatus, GeoFix, Inspection, InspectionType, ItemResult, PhotoHash, Subject,
-};
+use cunjie_domain::fact::{FactStatus, GeoFix, Inspection, ItemResult, PhotoHash, Subject};
 use cunjie_domain::ids::{AssignmentId, InspectionId};
 use cunjie_domain::person::{Assignment, AssignmentTarget, Role};
 use cunjie_domain::place::GeoPoint;
@@ -26,35 +24,28 @@ fn photo(n: u8) -> PhotoHash {
 fn inspection(h: &Harness, phone: &Phone, n: usize, at: DateTime<Utc>) -> Inspection {
     let t = presets::household_sanbao();
     let hh = &h.demo.households[n];
-    let mut insp = Inspection {
-        id: h.new_id(),
-        template: t.reference(),
-        subject: Subject {
-            kind: SubjectKind::Household,
-            id: *hh.id.as_uuid(),
-        },
-        village: hh.village,
-        kind: InspectionType::HouseholdMonthly,
-        inspector: phone.person,
-        device: phone.id,
-        started_at: at,
-        submitted_at: Some(at + Duration::minutes(6)),
-        server_received_at: None,
-        fix: hh.location.map(|point| GeoFix {
-            point,
-            accuracy_m: 7.0,
-            fix_time: Some(at),
-            mock: false,
-        }),
-        results: t
-            .items
-            .iter()
-            .map(|i| ItemResult::pass(&i.item_code))
-            .collect(),
-        note: None,
-        supersedes: None,
-        status: FactStatus::Submitted,
+    let subject = Subject {
+        kind: SubjectKind::Household,
+        id: *hh.id.as_uuid(),
     };
+    let mut insp = Inspection::start(
+        h.new_id(),
+        t.reference(),
+        subject,
+        hh.village,
+        phone.person,
+        phone.id,
+        at,
+    );
+    insp.submitted_at = Some(at + Duration::minutes(6));
+    insp.status = FactStatus::Submitted;
+    insp.fix = hh.location.map(|point| GeoFix {
+        point,
+        accuracy_m: 7.0,
+        fix_time: Some(at),
+        mock: false,
+    });
+    insp.pass_remaining(&t);
     insp.answer(ItemResult::fail("HH_WHITE_LITTER", 1, vec![photo(1)]));
     insp
 }

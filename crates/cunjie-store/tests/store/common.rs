@@ -6,9 +6,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use cunjie_domain::catalog::SubjectKind;
 use cunjie_domain::clock::FakeClock;
-use cunjie_domain::fact::{
-    FactStatus, GeoFix, Inspection, InspectionType, ItemResult, PhotoHash, Subject,
-};
+use cunjie_domain::fact::{GeoFix, Inspection, ItemResult, PhotoHash, Subject};
 use cunjie_domain::ids::*;
 use cunjie_domain::place::{AdminVillage, GeoPoint, Household};
 use cunjie_domain::template::{Template, presets};
@@ -174,35 +172,26 @@ impl Fixture {
     /// A complete household inspection draft with two failures, saved.
     pub(crate) fn complete_draft(&mut self, n: u32) -> Inspection {
         let t = presets::household_sanbao();
-        let mut insp = Inspection {
-            id: self.store.new_id(),
-            template: t.reference(),
-            subject: Subject {
-                kind: SubjectKind::Household,
-                id: *hh_id(n).as_uuid(),
-            },
-            village: self.village.id,
-            kind: InspectionType::HouseholdMonthly,
-            inspector: self.inspector,
-            device: self.store.device_id(),
-            started_at: self.now(),
-            submitted_at: None,
-            server_received_at: None,
-            fix: Some(GeoFix {
-                point: GeoPoint::new(27.6, 113.85),
-                accuracy_m: 6.0,
-                fix_time: Some(self.now()),
-                mock: false,
-            }),
-            results: t
-                .items
-                .iter()
-                .map(|i| ItemResult::pass(&i.item_code))
-                .collect(),
-            note: None,
-            supersedes: None,
-            status: FactStatus::Draft,
+        let subject = Subject {
+            kind: SubjectKind::Household,
+            id: *hh_id(n).as_uuid(),
         };
+        let mut insp = Inspection::start(
+            self.store.new_id(),
+            t.reference(),
+            subject,
+            self.village.id,
+            self.inspector,
+            self.store.device_id(),
+            self.now(),
+        );
+        insp.fix = Some(GeoFix {
+            point: GeoPoint::new(27.6, 113.85),
+            accuracy_m: 6.0,
+            fix_time: Some(self.now()),
+            mock: false,
+        });
+        insp.pass_remaining(&t);
         insp.answer(ItemResult::fail("HH_WHITE_LITTER", 1, vec![photo(1)]));
         insp.answer(ItemResult::fail("HH_CLUTTER", 1, vec![photo(2)]));
         self.store

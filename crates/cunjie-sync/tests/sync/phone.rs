@@ -7,9 +7,7 @@ use std::time::Duration;
 use backon::ExponentialBuilder;
 use cunjie_domain::catalog::SubjectKind;
 use cunjie_domain::clock::FakeClock;
-use cunjie_domain::fact::{
-    FactStatus, GeoFix, Inspection, InspectionType, ItemResult, PhotoHash, Subject,
-};
+use cunjie_domain::fact::{GeoFix, Inspection, ItemResult, PhotoHash, Subject};
 use cunjie_domain::geo::GeoPolicy;
 use cunjie_domain::ids::{GroupId, HouseholdId, InspectionId, PersonId, TownshipId, VillageId};
 use cunjie_domain::place::{AdminVillage, GeoPoint, Household};
@@ -203,35 +201,27 @@ impl Phone {
         let t = presets::household_sanbao();
         let mut s = self.store();
         let now = s.clock().now();
-        let mut insp = Inspection {
-            id: s.new_id(),
-            template: t.reference(),
-            subject: Subject {
-                kind: SubjectKind::Household,
-                id: *hh_id(n).as_uuid(),
-            },
-            village: village().id,
-            kind: InspectionType::HouseholdMonthly,
-            inspector: PersonId::from_uuid(Uuid::from_u128(crate::fake::PERSON)),
-            device: s.device_id(),
-            started_at: now,
-            submitted_at: None,
-            server_received_at: None,
-            fix: Some(GeoFix {
-                point: GeoPoint::new(27.6, 113.85),
-                accuracy_m: 6.0,
-                fix_time: Some(now),
-                mock: false,
-            }),
-            results: t
-                .items
-                .iter()
-                .map(|i| ItemResult::pass(&i.item_code))
-                .collect(),
-            note: None,
-            supersedes: None,
-            status: FactStatus::Draft,
+        let subject = Subject {
+            kind: SubjectKind::Household,
+            id: *hh_id(n).as_uuid(),
         };
+        let inspector = PersonId::from_uuid(Uuid::from_u128(crate::fake::PERSON));
+        let mut insp = Inspection::start(
+            s.new_id(),
+            t.reference(),
+            subject,
+            village().id,
+            inspector,
+            s.device_id(),
+            now,
+        );
+        insp.fix = Some(GeoFix {
+            point: GeoPoint::new(27.6, 113.85),
+            accuracy_m: 6.0,
+            fix_time: Some(now),
+            mock: false,
+        });
+        insp.pass_remaining(&t);
         insp.answer(ItemResult::fail("HH_WHITE_LITTER", 1, vec![photo(1)]));
         s.save_inspection_draft(&insp).expect("draft saves");
         insp
