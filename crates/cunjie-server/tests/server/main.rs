@@ -5,4 +5,5 @@ mod api;
 mod conformance;
 mod harness;
 mod pg;
+mod pg_launcher;
 mod sqlite;
