@@ -34,6 +34,20 @@ pub enum SubjectKind {
 }
 
 impl SubjectKind {
+    /// The stable name used on the wire and in signed statements (the serde name).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Household => "household",
+            Self::Business => "business",
+            Self::VillageGroup => "village_group",
+            Self::AdminVillage => "admin_village",
+            Self::TownSeat => "town_seat",
+            Self::Township => "township",
+            Self::Zone => "zone",
+            Self::Facility => "facility",
+        }
+    }
+
     /// Chinese label.
     pub fn label_zh(self) -> &'static str {
         match self {

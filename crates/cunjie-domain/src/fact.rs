@@ -86,6 +86,63 @@ pub struct GeoFix {
     pub mock: bool,
 }
 
+/// What a phone claims about one photo, signed with its device key (Ed25519) at capture:
+/// the derivative's hash and size, when and where it was taken, of what, by which device.
+///
+/// It travels in the outbox before the photo's bytes (records first, photos at their own pace),
+/// so the server knows what it will receive, and a photo that arrives days later cannot be
+/// swapped or backdated: its bytes must hash to `sha256` and the signature must verify over
+/// [`PhotoAttestation::signing_bytes`] with the key the device registered at enrollment.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct PhotoAttestation {
+    /// SHA-256 of the upload derivative (watermark included).
+    pub sha256: PhotoHash,
+    /// Size of the derivative in bytes.
+    pub size: u64,
+    /// The phone's clock when the photo was taken.
+    pub taken_at: DateTime<Utc>,
+    /// The position fix at capture, if there was one.
+    pub fix: Option<GeoFix>,
+    /// What the photo is evidence about (the household, zone or facility).
+    pub subject: Subject,
+    /// The device that took it and signed this.
+    pub device_id: DeviceId,
+}
+
+impl PhotoAttestation {
+    /// Version tag at the start of the signed statement.
+    pub const SIGNING_TAG: &'static str = "cunjie-photo-attestation-v1";
+
+    /// The exact bytes the device signs and the server verifies: one field per line, times as
+    /// Unix milliseconds, coordinates with 7 decimals and accuracy with 1, `-` for no fix.
+    pub fn signing_bytes(&self) -> Vec<u8> {
+        let fix = match &self.fix {
+            Some(f) => format!(
+                "{:.7},{:.7},{:.1},{}",
+                f.point.lat,
+                f.point.lon,
+                f.accuracy_m,
+                f.fix_time
+                    .map_or_else(|| "-".to_owned(), |t| t.timestamp_millis().to_string())
+            ),
+            None => "-".to_owned(),
+        };
+        format!(
+            "{}\n{}\n{}\n{}\n{}\n{}:{}\n{}\n",
+            Self::SIGNING_TAG,
+            self.sha256,
+            self.size,
+            self.taken_at.timestamp_millis(),
+            fix,
+            self.subject.kind.as_str(),
+            self.subject.id,
+            self.device_id,
+        )
+        .into_bytes()
+    }
+}
+
 /// What is inspected.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]

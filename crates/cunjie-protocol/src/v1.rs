@@ -2,7 +2,9 @@
 
 use std::collections::BTreeMap;
 
-use cunjie_domain::fact::{CleanerRound, Inspection, PhotoHash, RectificationOrder};
+use cunjie_domain::fact::{
+    CleanerRound, Inspection, PhotoAttestation, PhotoHash, RectificationOrder,
+};
 use cunjie_domain::ids::{DeviceId, MutationId, RectificationId};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -38,6 +40,8 @@ pub enum EntityKind {
     Round,
     /// A rectification order.
     Rectification,
+    /// A photo, by its attestation (its id on the wire is [`photo_entity_id`] of the hash).
+    Photo,
 }
 
 impl EntityKind {
@@ -57,6 +61,7 @@ impl EntityKind {
             Self::Inspection => "inspection",
             Self::Round => "round",
             Self::Rectification => "rectification",
+            Self::Photo => "photo",
         }
     }
 }
@@ -109,6 +114,25 @@ pub enum Op {
         /// New values by field name.
         fields: BTreeMap<String, serde_json::Value>,
     },
+    /// The phone took a photo: its signed attestation, pushed before (and independently of)
+    /// the photo's bytes, which follow by resumable upload (`/api/v1/uploads`).
+    AttestPhoto {
+        /// What the phone claims about the photo.
+        attestation: Box<PhotoAttestation>,
+        /// Ed25519 signature over [`PhotoAttestation::signing_bytes`] by the device key
+        /// registered at enrollment, standard base64 (64 bytes).
+        signature: String,
+    },
+}
+
+/// The id a photo's mutations and receipts use: the first 16 bytes of its SHA-256.
+pub fn photo_entity_id(sha256: &PhotoHash) -> Uuid {
+    let hex = sha256.as_str();
+    let mut bytes = [0u8; 16];
+    for (i, b) in bytes.iter_mut().enumerate() {
+        *b = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).unwrap_or(0);
+    }
+    Uuid::from_bytes(bytes)
 }
 
 impl Op {
@@ -124,6 +148,9 @@ impl Op {
                 (EntityKind::Rectification, *id.as_uuid())
             }
             Self::UpdateFields { entity, id, .. } => (*entity, *id),
+            Self::AttestPhoto { attestation, .. } => {
+                (EntityKind::Photo, photo_entity_id(&attestation.sha256))
+            }
         }
     }
 
@@ -136,6 +163,7 @@ impl Op {
             Self::SubmitRectificationFix { .. } => "submit_rectification_fix",
             Self::ReviewRectification { .. } => "review_rectification",
             Self::UpdateFields { .. } => "update_fields",
+            Self::AttestPhoto { .. } => "attest_photo",
         }
     }
 }
@@ -252,6 +280,11 @@ pub struct EnrollRequest {
     pub device_id: DeviceId,
     /// A name for the township office's device list, e.g. the phone model.
     pub device_name: String,
+    /// The device's Ed25519 public key (32 bytes, standard base64), made on the phone; its
+    /// private half never leaves the phone. Photos are signed with it. Absent from phones
+    /// that predate signed photos: their attestations are refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_key: Option<String>,
 }
 
 /// What an enrolled phone learns once. The token is shown only here; the server keeps its hash.
@@ -330,6 +363,28 @@ pub mod codes {
     pub const DUPLICATE_ID: &str = "duplicate_id";
     /// Per-mutation rejection: the mutation's schema version is not supported.
     pub const UNSUPPORTED_SCHEMA: &str = "unsupported_schema";
+    /// Per-mutation rejection: a photo attestation whose signature does not verify with the
+    /// device's registered key (or the device registered none).
+    pub const SIGNATURE_INVALID: &str = "signature_invalid";
+    /// Upload: the request lacks `Tus-Resumable: 1.0.0` (HTTP 412).
+    pub const TUS_VERSION: &str = "tus_version";
+    /// Upload: the photo is not attested by this device, so the server will not take its bytes
+    /// (push the records first) (HTTP 403).
+    pub const NOT_REFERENCED: &str = "not_referenced";
+    /// Upload: `Upload-Offset` differs from the server's; ask with `HEAD` and continue from its
+    /// offset (HTTP 409).
+    pub const OFFSET_MISMATCH: &str = "offset_mismatch";
+    /// Upload: the chunk's `Upload-Checksum` does not match its bytes; the chunk was discarded,
+    /// send it again (HTTP 460).
+    pub const CHECKSUM_MISMATCH: &str = "checksum_mismatch";
+    /// Upload: the finished file does not hash to the claimed SHA-256 (or its size differs
+    /// from the attestation); the upload was discarded: re-hash the local file and start over
+    /// (HTTP 422).
+    pub const HASH_MISMATCH: &str = "hash_mismatch";
+    /// Upload: expired (unfinished for 7 days) or terminated: create a new one (HTTP 410).
+    pub const UPLOAD_GONE: &str = "upload_gone";
+    /// Upload: the request's content type is not `application/offset+octet-stream` (HTTP 415).
+    pub const UNSUPPORTED_MEDIA_TYPE: &str = "unsupported_media_type";
 }
 
 /// A stable error code in every error body.

@@ -1,6 +1,6 @@
 //! Opening the database: pragmas, migrations, the device row; and the shared write helpers.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -23,6 +23,7 @@ const MIGRATIONS: &[M<'static>] = &[
     M::up(include_str!("../migrations/0003_household_plate_order.sql")),
     M::up(include_str!("../migrations/0004_outbox_delivery_state.sql")),
     M::up(include_str!("../migrations/0005_enrollment.sql")),
+    M::up(include_str!("../migrations/0006_photo_evidence.sql")),
 ];
 
 /// The device database's migrations, in order. Append only: never edit a released one.
@@ -55,13 +56,21 @@ pub struct Store {
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) ids: IdGen<Arc<dyn Clock>>,
     pub(crate) device: DeviceId,
+    /// Where photo files live: `photos/` beside the database file; `None` in memory until
+    /// [`Store::set_photo_dir`].
+    pub(crate) photo_dir: Option<PathBuf>,
 }
 
 impl Store {
     /// Opens (creating if needed) the database file at `path` and migrates it to the latest
     /// schema in one transaction.
     pub fn open(path: &Path, opts: StoreOptions) -> Result<Self, StoreError> {
-        Self::init(Connection::open(path)?, opts)
+        let mut store = Self::init(Connection::open(path)?, opts)?;
+        store.photo_dir = Some(
+            path.parent()
+                .map_or_else(|| PathBuf::from("photos"), |p| p.join("photos")),
+        );
+        Ok(store)
     }
 
     /// An in-memory database, for tests.
@@ -107,6 +116,7 @@ impl Store {
             clock: opts.clock,
             ids,
             device,
+            photo_dir: None,
         })
     }
 

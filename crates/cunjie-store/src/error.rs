@@ -45,6 +45,15 @@ pub enum StoreError {
     /// A photo is referenced that was never saved on this phone.
     #[error("photo {0} is not saved on this phone; take the photo again")]
     PhotoMissing(String),
+    /// A photo whose bytes do not match what its attestation says (hash, size or device).
+    #[error("photo {0} does not match its attestation; take the photo again")]
+    PhotoMismatch(String),
+    /// The store has no folder for photo files (an in-memory store without one).
+    #[error("this phone has no folder for photos; restart the app")]
+    NoPhotoDir,
+    /// A photo file could not be written or read.
+    #[error("a photo file could not be written or read: {0}; free some space and try again")]
+    PhotoFile(#[from] std::io::Error),
     /// A field that cannot be edited on the phone.
     #[error("field '{0}' cannot be changed on the phone; ask the township office")]
     FieldNotEditable(String),

@@ -1,10 +1,17 @@
 //! Photos: content-addressed rows (the file itself is written and fsynced by the media layer
 //! before the row is inserted) and the references records hold to them.
 
-use cunjie_domain::fact::PhotoHash;
-use rusqlite::{OptionalExtension, Transaction, params};
+use std::fs::{self, File};
+use std::io::Write;
+use std::path::{Path, PathBuf};
 
-use crate::db::{Store, now_text};
+use cunjie_domain::fact::{PhotoAttestation, PhotoHash};
+use cunjie_domain::ids::MutationId;
+use cunjie_protocol::v1::{Op, photo_entity_id};
+use rusqlite::{OptionalExtension, Transaction, params};
+use sha2::{Digest, Sha256};
+
+use crate::db::{Store, enqueue, now_text, ts};
 use crate::error::StoreError;
 
 /// Upload state of a photo.
@@ -182,5 +189,402 @@ impl Store {
             |r| r.get(0),
         )?;
         Ok(n as u64)
+    }
+}
+
+/// A photo ready to be kept: the media pipeline's output and its signed attestation.
+#[derive(Debug, Clone)]
+pub struct NewPhoto<'a> {
+    /// The upload derivative (watermarked JPEG); its SHA-256 must be `attestation.sha256`.
+    pub derivative: &'a [u8],
+    /// The thumbnail shown in lists.
+    pub thumbnail: &'a [u8],
+    /// The camera's original, kept until the server confirms the derivative.
+    pub original: Option<&'a [u8]>,
+    /// What the phone claims about the photo.
+    pub attestation: PhotoAttestation,
+    /// The device key's signature over the attestation (base64).
+    pub signature: String,
+}
+
+/// A photo the sync engine should upload.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UploadJob {
+    /// Content hash.
+    pub sha256: PhotoHash,
+    /// Size in bytes.
+    pub size: u64,
+    /// The derivative's file.
+    pub path: PathBuf,
+    /// The persisted tus upload URL, if an upload was created.
+    pub upload_url: Option<String>,
+    /// The offset the server last confirmed.
+    pub confirmed_offset: u64,
+}
+
+/// What [`Store::sweep_photos`] found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PhotoSweep {
+    /// Files with no row (a capture interrupted before its row committed, a leftover temp
+    /// file, an original kept past its confirmation), removed.
+    pub orphans_removed: Vec<PathBuf>,
+    /// Rows whose derivative file is missing: the evidence is lost on this phone (reported,
+    /// never deleted: the record still names the photo).
+    pub dangling: Vec<PhotoHash>,
+}
+
+/// Upload progress of all photos, for the sync badge.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PhotoTotals {
+    /// Photos not yet confirmed.
+    pub pending: u64,
+    /// Bytes of those photos the server has not confirmed yet.
+    pub bytes_remaining: u64,
+    /// Bytes put on the wire for photos so far, resends included.
+    pub bytes_sent: u64,
+    /// Bytes of the photos the server confirmed.
+    pub bytes_confirmed: u64,
+}
+
+const ORIGINALS: &str = "originals";
+
+/// Writes `bytes` to `dir/name` durably: a temp file, fsync, rename, fsync the directory. The
+/// file is complete on disk before anything can point at it.
+fn write_durable(dir: &Path, name: &str, bytes: &[u8]) -> std::io::Result<PathBuf> {
+    create_dir_durable(dir)?;
+    let path = dir.join(name);
+    let tmp = dir.join(format!(".{name}.tmp"));
+    {
+        let mut f = File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+    }
+    fs::rename(&tmp, &path)?;
+    sync_dir(dir)?;
+    Ok(path)
+}
+
+fn create_dir_durable(dir: &Path) -> std::io::Result<()> {
+    if dir.is_dir() {
+        return Ok(());
+    }
+    fs::create_dir_all(dir)?;
+    if let Some(parent) = dir.parent() {
+        sync_dir(parent)?;
+    }
+    Ok(())
+}
+
+fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    File::open(dir)?.sync_all()
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+impl Store {
+    /// Where this store keeps photo files (`photos/` beside the database file).
+    pub fn photo_dir(&self) -> Option<&Path> {
+        self.photo_dir.as_deref()
+    }
+
+    /// Sets where photo files go (an in-memory store has none until this is called).
+    pub fn set_photo_dir(&mut self, dir: PathBuf) {
+        self.photo_dir = Some(dir);
+    }
+
+    /// The file a photo row names: absolute paths as they are, names under the photo folder.
+    pub fn photo_file(&self, stored: &str) -> PathBuf {
+        let p = Path::new(stored);
+        match &self.photo_dir {
+            Some(dir) if p.is_relative() => dir.join(p),
+            _ => p.to_path_buf(),
+        }
+    }
+
+    /// The device's signing key `(seed, public key base64)`, if one was made.
+    pub fn device_key(&self) -> Result<Option<([u8; 32], String)>, StoreError> {
+        let row: Option<(Vec<u8>, String)> = self
+            .conn
+            .query_row(
+                "SELECT seed, public_key FROM device_key WHERE id = 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        Ok(row.and_then(|(seed, pk)| <[u8; 32]>::try_from(seed).ok().map(|s| (s, pk))))
+    }
+
+    /// The device's signing key, made with `make` (which returns `(seed, public key base64)`)
+    /// the first time. Once made, a key is never replaced: the server knows its public half.
+    pub fn ensure_device_key(
+        &mut self,
+        make: impl FnOnce() -> ([u8; 32], String),
+    ) -> Result<([u8; 32], String), StoreError> {
+        if let Some(k) = self.device_key()? {
+            return Ok(k);
+        }
+        let (seed, pk) = make();
+        self.conn.execute(
+            "INSERT INTO device_key (id, seed, public_key, created_at) VALUES (1, ?1, ?2, ?3)",
+            params![seed.as_slice(), pk, now_text(self.clock.as_ref())],
+        )?;
+        Ok((seed, pk))
+    }
+
+    /// Keeps a captured photo: writes the derivative, the thumbnail and the original durably
+    /// under the photo folder, then commits, in one transaction, the photo row and the outbox
+    /// row that carries its signed attestation to the server. Saving the same photo again
+    /// changes nothing. Returns the hash that records use to refer to it.
+    pub fn save_photo(&mut self, p: NewPhoto<'_>) -> Result<PhotoHash, StoreError> {
+        let a = &p.attestation;
+        if sha256_hex(p.derivative) != a.sha256.as_str() || a.size != p.derivative.len() as u64 {
+            return Err(StoreError::PhotoMismatch(a.sha256.to_string()));
+        }
+        if a.device_id != self.device {
+            return Err(StoreError::PhotoMismatch(format!(
+                "{} (signed by another device)",
+                a.sha256
+            )));
+        }
+        let dir = self.photo_dir.clone().ok_or(StoreError::NoPhotoDir)?;
+        if self.photo(&a.sha256).is_ok() {
+            return Ok(a.sha256.clone());
+        }
+        let name = format!("{}.jpg", a.sha256);
+        let thumb = format!("{}.thumb.jpg", a.sha256);
+        write_durable(&dir, &name, p.derivative)?;
+        write_durable(&dir, &thumb, p.thumbnail)?;
+        let original = match p.original {
+            Some(bytes) => {
+                write_durable(&dir.join(ORIGINALS), &name, bytes)?;
+                Some(format!("{ORIGINALS}/{name}"))
+            }
+            None => None,
+        };
+        let now = now_text(self.clock.as_ref());
+        let op = Op::AttestPhoto {
+            attestation: Box::new(a.clone()),
+            signature: p.signature.clone(),
+        };
+        let mutation: MutationId = self.ids.next();
+        let tx = self.conn.transaction()?;
+        tx.execute(
+            "INSERT INTO photo (sha256, size, mime, local_path, original_path, state, created_at, thumb_path, taken_at, subject_kind, subject_id)
+             VALUES (?1, ?2, 'image/jpeg', ?3, ?4, 'pending', ?5, ?6, ?7, ?8, ?9)",
+            params![
+                a.sha256.as_str(),
+                a.size as i64,
+                name,
+                original,
+                now,
+                thumb,
+                ts(a.taken_at),
+                a.subject.kind.as_str(),
+                a.subject.id.to_string(),
+            ],
+        )?;
+        enqueue(&tx, self.clock.as_ref(), mutation, &op, None)?;
+        tx.commit()?;
+        Ok(a.sha256.clone())
+    }
+
+    /// Photos to upload, oldest first, whose attestation the server already has (records go
+    /// first; the server takes no bytes it was not told about). At most `limit`.
+    pub fn photos_to_upload(&self, limit: u32) -> Result<Vec<UploadJob>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT sha256, size, local_path, upload_url, confirmed_offset FROM photo
+             WHERE state != 'done' AND taken_at IS NOT NULL ORDER BY created_at, sha256",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, Option<String>>(3)?,
+                r.get::<_, i64>(4)?,
+            ))
+        })?;
+        let mut jobs = Vec::new();
+        for row in rows {
+            let (h, size, path, upload_url, offset) = row?;
+            let sha256: PhotoHash = h.parse().map_err(|_| StoreError::PhotoMissing(h.clone()))?;
+            let unsent: Option<i64> = self
+                .conn
+                .query_row(
+                    "SELECT 1 FROM outbox WHERE entity = 'photo' AND entity_id = ?1 LIMIT 1",
+                    [photo_entity_id(&sha256).to_string()],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            if unsent.is_some() {
+                continue;
+            }
+            jobs.push(UploadJob {
+                sha256,
+                size: size as u64,
+                path: self.photo_file(&path),
+                upload_url,
+                confirmed_offset: offset as u64,
+            });
+            if jobs.len() >= limit as usize {
+                break;
+            }
+        }
+        Ok(jobs)
+    }
+
+    /// Persists a created upload's URL before the first byte is sent.
+    pub fn upload_started(&mut self, sha256: &PhotoHash, url: &str) -> Result<(), StoreError> {
+        self.update_photo(
+            sha256,
+            "UPDATE photo SET state = 'uploading', upload_url = ?2, confirmed_offset = 0, last_error = NULL WHERE sha256 = ?1",
+            params![sha256.as_str(), url],
+        )
+    }
+
+    /// Records the server's offset and the bytes this attempt put on the wire.
+    pub fn upload_progress(
+        &mut self,
+        sha256: &PhotoHash,
+        offset: u64,
+        sent: u64,
+    ) -> Result<(), StoreError> {
+        self.update_photo(
+            sha256,
+            "UPDATE photo SET confirmed_offset = ?2, bytes_sent = bytes_sent + ?3 WHERE sha256 = ?1",
+            params![sha256.as_str(), offset as i64, sent as i64],
+        )
+    }
+
+    /// Forgets an upload the server no longer has (expired, refused): the next try creates one.
+    pub fn upload_reset(&mut self, sha256: &PhotoHash) -> Result<(), StoreError> {
+        self.update_photo(
+            sha256,
+            "UPDATE photo SET state = 'pending', upload_url = NULL, confirmed_offset = 0 WHERE sha256 = ?1",
+            params![sha256.as_str()],
+        )
+    }
+
+    /// Records a failed attempt in words; the photo is tried again on the next sync.
+    pub fn upload_failed(&mut self, sha256: &PhotoHash, error_zh: &str) -> Result<(), StoreError> {
+        self.update_photo(
+            sha256,
+            "UPDATE photo SET state = 'failed', attempts = attempts + 1, last_error = ?2 WHERE sha256 = ?1",
+            params![sha256.as_str(), error_zh],
+        )
+    }
+
+    /// The server holds the photo: marks it done and lets the original go (the row first, then
+    /// the file; a crash in between leaves an orphan the sweeper removes).
+    pub fn photo_confirmed(&mut self, sha256: &PhotoHash) -> Result<(), StoreError> {
+        let row = self.photo(sha256)?;
+        self.update_photo(
+            sha256,
+            "UPDATE photo SET state = 'done', confirmed_offset = size, confirmed_at = ?2, original_path = NULL, last_error = NULL WHERE sha256 = ?1",
+            params![sha256.as_str(), now_text(self.clock.as_ref())],
+        )?;
+        if let Some(original) = row.original_path {
+            // An original that cannot be removed now is an orphan for the next sweep.
+            let _ = fs::remove_file(self.photo_file(&original));
+        }
+        Ok(())
+    }
+
+    /// Totals for the sync badge: photos pending, bytes remaining, bytes sent.
+    pub fn photo_totals(&self) -> Result<PhotoTotals, StoreError> {
+        let (pending, remaining, sent, confirmed): (i64, i64, i64, i64) = self.conn.query_row(
+            "SELECT count(*) FILTER (WHERE state != 'done'),
+                    coalesce(sum(size - confirmed_offset) FILTER (WHERE state != 'done'), 0),
+                    coalesce(sum(bytes_sent), 0),
+                    coalesce(sum(size) FILTER (WHERE state = 'done'), 0)
+             FROM photo",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )?;
+        Ok(PhotoTotals {
+            pending: pending as u64,
+            bytes_remaining: remaining.max(0) as u64,
+            bytes_sent: sent as u64,
+            bytes_confirmed: confirmed as u64,
+        })
+    }
+
+    /// Reconciles the photo folder with the rows: removes files no row names (interrupted
+    /// captures, temp files, released originals) and reports rows whose derivative is missing.
+    pub fn sweep_photos(&mut self) -> Result<PhotoSweep, StoreError> {
+        let mut sweep = PhotoSweep::default();
+        let Some(dir) = self.photo_dir.clone() else {
+            return Ok(sweep);
+        };
+        let mut known = std::collections::HashSet::new();
+        let mut derivatives = Vec::new();
+        {
+            let mut stmt = self.conn.prepare(
+                "SELECT sha256, local_path, thumb_path, original_path, state FROM photo",
+            )?;
+            let rows = stmt.query_map([], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, Option<String>>(2)?,
+                    r.get::<_, Option<String>>(3)?,
+                    r.get::<_, String>(4)?,
+                ))
+            })?;
+            for row in rows {
+                let (h, local, thumb, original, state) = row?;
+                let local = self.photo_file(&local);
+                known.insert(local.clone());
+                if let Some(t) = thumb {
+                    known.insert(self.photo_file(&t));
+                }
+                if let Some(o) = original {
+                    known.insert(self.photo_file(&o));
+                }
+                derivatives.push((h, local, state));
+            }
+        }
+        for folder in [dir.clone(), dir.join(ORIGINALS)] {
+            let Ok(entries) = fs::read_dir(&folder) else {
+                continue;
+            };
+            for entry in entries {
+                let entry = entry?;
+                let path = entry.path();
+                if entry.file_type()?.is_file() && !known.contains(&path) {
+                    fs::remove_file(&path)?;
+                    sweep.orphans_removed.push(path);
+                }
+            }
+            if !sweep.orphans_removed.is_empty() {
+                sync_dir(&folder)?;
+            }
+        }
+        for (h, local, state) in derivatives {
+            if state != "done" && !local.is_file() {
+                sweep
+                    .dangling
+                    .push(h.parse().map_err(|_| StoreError::PhotoMissing(h.clone()))?);
+            }
+        }
+        sweep.orphans_removed.sort();
+        Ok(sweep)
+    }
+
+    fn update_photo(
+        &mut self,
+        sha256: &PhotoHash,
+        sql: &str,
+        params: impl rusqlite::Params,
+    ) -> Result<(), StoreError> {
+        if self.conn.execute(sql, params)? == 0 {
+            return Err(StoreError::PhotoMissing(sha256.to_string()));
+        }
+        Ok(())
     }
 }

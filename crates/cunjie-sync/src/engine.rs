@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use backon::{ExponentialBuilder, Retryable};
 use chrono::{DateTime, Utc};
+use cunjie_domain::fact::PhotoHash;
 use cunjie_protocol::plan::{PullAction, interpret_push, plan_pull, push_batches};
 use cunjie_protocol::v1::{EnrollRequest, PushRequest, PushResponse, codes};
 use cunjie_store::{Enrollment, Store, StoreError};
@@ -28,8 +29,17 @@ pub struct SyncConfig {
     /// Outbox rows read per planning round (1,000).
     pub outbox_read: u32,
     /// Retry schedule for retryable errors: jittered exponential, 1 s doubling to at most
-    /// 30 s, 4 retries (5 tries in all). Tests inject a fast one.
+    /// 30 s, 4 retries (5 tries in all). Tests inject a fast one. Photo uploads use the same
+    /// schedule between failed chunks, restarting it after every chunk that gets through.
     pub backoff: ExponentialBuilder,
+    /// Smallest photo chunk (32 KiB): the size a failure halves down to.
+    pub chunk_min: usize,
+    /// First photo chunk (128 KiB), sized so one chunk fits a typical 2G connection's life.
+    pub chunk_start: usize,
+    /// Largest photo chunk (1 MiB): the size a success doubles up to.
+    pub chunk_max: usize,
+    /// Photos read from the store per upload round (50).
+    pub photo_batch: u32,
 }
 
 impl Default for SyncConfig {
@@ -40,6 +50,10 @@ impl Default for SyncConfig {
             pull_limit: 500,
             outbox_read: 1_000,
             backoff: default_backoff(),
+            chunk_min: 32 * 1024,
+            chunk_start: 128 * 1024,
+            chunk_max: 1024 * 1024,
+            photo_batch: 50,
         }
     }
 }
@@ -69,6 +83,21 @@ pub struct SyncStatus {
     pub needs_reenroll: bool,
     /// A sync is running now.
     pub syncing: bool,
+    /// Bytes of pending photos the server has not confirmed yet.
+    pub photo_bytes_remaining: u64,
+    /// The photo being uploaded now, and how far it got.
+    pub upload: Option<PhotoProgress>,
+}
+
+/// How far one photo's upload got, for a progress bar.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PhotoProgress {
+    /// Which photo.
+    pub sha256: PhotoHash,
+    /// Bytes the server has confirmed.
+    pub confirmed: u64,
+    /// The photo's size.
+    pub size: u64,
 }
 
 /// What one [`SyncEngine::sync_once`] did.
@@ -88,6 +117,15 @@ pub struct SyncReport {
     pub scopes_reset: u64,
     /// Scopes dropped because the device may no longer see them.
     pub scopes_dropped: u64,
+    /// Photos uploaded and confirmed by the server.
+    pub photos_uploaded: u64,
+    /// Photos the server already had (nothing sent).
+    pub photos_deduplicated: u64,
+    /// Photos that could not be sent this time for a reason retrying soon will not fix
+    /// (recorded on the photo, tried again next sync).
+    pub photos_failed: u64,
+    /// Photo bytes put on the wire, resent chunks included.
+    pub photo_bytes_sent: u64,
 }
 
 /// Why a sync or an enrollment did not finish. `Display` is Chinese, for the person holding
@@ -162,6 +200,8 @@ impl<T: Transport> SyncEngine<T> {
                 last_error_zh: None,
                 needs_reenroll: s.enrollment()?.is_some_and(|e| e.needs_reenroll),
                 syncing: false,
+                photo_bytes_remaining: s.photo_totals()?.bytes_remaining,
+                upload: None,
             }
         };
         Ok(Self {
@@ -194,7 +234,15 @@ impl<T: Transport> SyncEngine<T> {
         self.status.borrow().clone()
     }
 
-    fn with_store<R>(
+    pub(crate) fn config(&self) -> SyncConfig {
+        self.config
+    }
+
+    pub(crate) fn status_sender(&self) -> &watch::Sender<SyncStatus> {
+        &self.status
+    }
+
+    pub(crate) fn with_store<R>(
         &self,
         f: impl FnOnce(&mut Store) -> Result<R, StoreError>,
     ) -> Result<R, StoreError> {
@@ -204,11 +252,12 @@ impl<T: Transport> SyncEngine<T> {
         f(&mut guard)
     }
 
-    fn refresh_counts(&self) {
-        if let Ok(c) = self.with_store(|s| s.pending_counts()) {
+    pub(crate) fn refresh_counts(&self) {
+        if let Ok((c, p)) = self.with_store(|s| Ok((s.pending_counts()?, s.photo_totals()?))) {
             self.status.send_modify(|st| {
                 st.pending_records = c.records;
                 st.pending_photos = c.photos;
+                st.photo_bytes_remaining = p.bytes_remaining;
             });
         }
     }
@@ -227,7 +276,7 @@ impl<T: Transport> SyncEngine<T> {
     }
 
     /// An auth failure keeps everything and only flags the enrollment.
-    fn transport_failed(&self, e: TransportError) -> SyncError {
+    pub(crate) fn transport_failed(&self, e: TransportError) -> SyncError {
         if let TransportError::Unauthorised { .. } = e {
             tracing::warn!(error = %e, "token refused; the phone must be enrolled again");
             if let Err(store_err) = self.with_store(|s| s.mark_needs_reenroll()) {
@@ -253,6 +302,7 @@ impl<T: Transport> SyncEngine<T> {
             code: code.trim().to_owned(),
             device_id: self.with_store(|s| Ok(s.device_id()))?,
             device_name: device_name.to_owned(),
+            public_key: self.with_store(|s| s.device_key())?.map(|(_, pk)| pk),
         };
         let result = match self.retry("enroll", || self.transport.enroll(&req)).await {
             Ok(resp) => self
@@ -282,12 +332,16 @@ impl<T: Transport> SyncEngine<T> {
             tracing::warn!(error = %e, cause = ?e, "sync did not finish");
         }
         let now = self.with_store(|s| Ok(s.clock().now())).ok();
-        let counts = self.with_store(|s| s.pending_counts()).ok();
+        let counts = self
+            .with_store(|s| Ok((s.pending_counts()?, s.photo_totals()?)))
+            .ok();
         self.status.send_modify(|st| {
             st.syncing = false;
-            if let Some(c) = &counts {
+            st.upload = None;
+            if let Some((c, p)) = &counts {
                 st.pending_records = c.records;
                 st.pending_photos = c.photos;
+                st.photo_bytes_remaining = p.bytes_remaining;
             }
             match &result {
                 Ok(_) => {
@@ -314,9 +368,11 @@ impl<T: Transport> SyncEngine<T> {
         }
         let token = enrollment.token.as_str();
         let mut report = SyncReport::default();
-        // Push first, then pull: the phone reads its own writes (sync.md §5.5).
+        // Push first, then pull: the phone reads its own writes (sync.md §5.5). Photos last:
+        // records are small and valuable, and never wait behind a photo (§5.7).
         self.push_all(token, &mut report).await?;
         self.pull_all(token, &mut report).await?;
+        self.upload_photos(token, &mut report).await?;
         // Acknowledged mutations are kept 30 days for replay to a restored server (§5.8).
         self.with_store(|s| {
             let horizon = s.clock().now() - chrono::Duration::days(ACKED_KEPT_DAYS);

@@ -3,14 +3,20 @@
 
 use std::time::Duration;
 
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as B64;
+use cunjie_domain::fact::PhotoHash;
 use cunjie_protocol::body::{self, MAX_DECODED_BYTES};
 use cunjie_protocol::v1::{
     EnrollRequest, EnrollResponse, PullPage, PushRequest, PushResponse, ScopeList, codes,
 };
-use reqwest::header::{ACCEPT, ACCEPT_ENCODING, AUTHORIZATION, CONTENT_ENCODING, CONTENT_TYPE};
-use reqwest::{RequestBuilder, Url};
+use reqwest::header::{
+    ACCEPT, ACCEPT_ENCODING, AUTHORIZATION, CONTENT_ENCODING, CONTENT_TYPE, HeaderMap, LOCATION,
+};
+use reqwest::{Method, RequestBuilder, Url};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
+use sha2::{Digest, Sha256};
 
 use crate::transport::{Transport, TransportError};
 
@@ -20,7 +26,9 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 /// The township server's v1 API over HTTP(S).
 ///
 /// Paths: `POST /api/v1/enroll`, `POST /api/v1/sync/push`, `GET /api/v1/sync/scopes`,
-/// `GET /api/v1/sync/pull?scope=S&after=N&epoch=E&limit=L`. Request bodies are gzipped (with
+/// `GET /api/v1/sync/pull?scope=S&after=N&epoch=E&limit=L`; for photos `HEAD
+/// /api/v1/blobs/{sha256}` and tus 1.0 (`POST /api/v1/uploads`, then `HEAD` and `PATCH` on the
+/// upload's URL, each chunk with an `Upload-Checksum: sha256 …`). Request bodies are gzipped (with
 /// `Content-Encoding: gzip`) when that makes them smaller; answers are accepted gzipped and
 /// inflated with the limit of [`cunjie_protocol::body`], never reqwest's unbounded decoder.
 #[derive(Debug, Clone)]
@@ -131,6 +139,64 @@ impl HttpTransport {
             body::decode_json::<WireError>(&bytes, gzip).ok(),
         ))
     }
+}
+
+/// The tus protocol version every upload request names.
+const TUS_RESUMABLE: &str = "1.0.0";
+
+impl HttpTransport {
+    fn tus(&self, method: Method, url: Url, token: &str) -> RequestBuilder {
+        self.client
+            .request(method, url)
+            .header(AUTHORIZATION, format!("Bearer {token}"))
+            .header("Tus-Resumable", TUS_RESUMABLE)
+    }
+
+    /// Sends a request whose success carries no body (tus, blob checks); returns the status and
+    /// headers of a 2xx, or the error the status and body say.
+    async fn bodiless(&self, rb: RequestBuilder) -> Result<(u16, HeaderMap), TransportError> {
+        let resp = rb.send().await.map_err(|e| from_reqwest(&e))?;
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        if (200..300).contains(&status) {
+            return Ok((status, headers));
+        }
+        let gzip = headers
+            .get(CONTENT_ENCODING)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.trim().eq_ignore_ascii_case("gzip"));
+        let mut bytes = Vec::new();
+        let mut resp = resp;
+        while let Some(chunk) = resp.chunk().await.map_err(|e| from_reqwest(&e))? {
+            if bytes.len() + chunk.len() > 64 * 1024 {
+                break;
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        let body = body::decode_json::<WireError>(&bytes, gzip).ok();
+        Err(match (status, body) {
+            // A HEAD answer has no body: name the tus outcomes by their status.
+            (404, None) => TransportError::Refused {
+                status,
+                code: codes::NOT_FOUND.to_owned(),
+                message: String::new(),
+            },
+            (410, None) => TransportError::Refused {
+                status,
+                code: codes::UPLOAD_GONE.to_owned(),
+                message: String::new(),
+            },
+            (status, body) => classify(status, body),
+        })
+    }
+}
+
+fn upload_offset_of(headers: &HeaderMap) -> Result<u64, TransportError> {
+    headers
+        .get("Upload-Offset")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse().ok())
+        .ok_or_else(|| TransportError::BadResponse("no Upload-Offset in the answer".into()))
 }
 
 fn error_chain(e: &dyn std::error::Error) -> String {
@@ -249,6 +315,67 @@ impl Transport for HttpTransport {
             .get(url)
             .header(AUTHORIZATION, format!("Bearer {token}"));
         self.exchange(rb).await
+    }
+
+    async fn blob_exists(&self, token: &str, sha256: &PhotoHash) -> Result<bool, TransportError> {
+        let url = self.url(&format!("api/v1/blobs/{sha256}"))?;
+        match self.bodiless(self.tus(Method::HEAD, url, token)).await {
+            Ok(_) => Ok(true),
+            Err(TransportError::Refused { status: 404, .. }) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn create_upload(
+        &self,
+        token: &str,
+        sha256: &PhotoHash,
+        length: u64,
+    ) -> Result<String, TransportError> {
+        let metadata = format!(
+            "sha256 {},filetype {}",
+            B64.encode(sha256.as_str()),
+            B64.encode("image/jpeg")
+        );
+        let rb = self
+            .tus(Method::POST, self.url("api/v1/uploads")?, token)
+            .header("Upload-Length", length.to_string())
+            .header("Upload-Metadata", metadata);
+        let (_, headers) = self.bodiless(rb).await?;
+        let location = headers
+            .get(LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .ok_or_else(|| TransportError::BadResponse("no Location for the new upload".into()))?;
+        // The server's Location may be a path; resolve it against the server's address.
+        self.base
+            .join(location)
+            .map(String::from)
+            .map_err(|e| TransportError::BadResponse(format!("upload Location {location:?}: {e}")))
+    }
+
+    async fn upload_offset(&self, token: &str, url: &str) -> Result<u64, TransportError> {
+        let url = Url::parse(url).map_err(|e| TransportError::Invalid(format!("{url}: {e}")))?;
+        let (_, headers) = self.bodiless(self.tus(Method::HEAD, url, token)).await?;
+        upload_offset_of(&headers)
+    }
+
+    async fn upload_chunk(
+        &self,
+        token: &str,
+        url: &str,
+        offset: u64,
+        chunk: Vec<u8>,
+    ) -> Result<u64, TransportError> {
+        let url = Url::parse(url).map_err(|e| TransportError::Invalid(format!("{url}: {e}")))?;
+        let checksum = format!("sha256 {}", B64.encode(Sha256::digest(&chunk)));
+        let rb = self
+            .tus(Method::PATCH, url, token)
+            .header(CONTENT_TYPE, "application/offset+octet-stream")
+            .header("Upload-Offset", offset.to_string())
+            .header("Upload-Checksum", checksum)
+            .body(chunk);
+        let (_, headers) = self.bodiless(rb).await?;
+        upload_offset_of(&headers)
     }
 }
 

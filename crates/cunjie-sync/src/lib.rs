@@ -19,8 +19,11 @@
 mod engine;
 mod http;
 mod transport;
+mod upload;
 
 pub use backon::ExponentialBuilder;
-pub use engine::{SyncConfig, SyncEngine, SyncError, SyncReport, SyncStatus, default_backoff};
+pub use engine::{
+    PhotoProgress, SyncConfig, SyncEngine, SyncError, SyncReport, SyncStatus, default_backoff,
+};
 pub use http::{DEFAULT_TIMEOUT, HttpTransport};
 pub use transport::{Transport, TransportError};

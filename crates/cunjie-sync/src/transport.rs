@@ -1,9 +1,10 @@
-//! How the engine talks to the township server: four calls, and errors that say whether trying
-//! again can help.
+//! How the engine talks to the township server: enrollment, push, scopes and pull for records;
+//! blob check and tus upload calls for photos; and errors that say whether trying again can help.
 
 use std::future::Future;
 use std::sync::Arc;
 
+use cunjie_domain::fact::PhotoHash;
 use cunjie_protocol::v1::{
     EnrollRequest, EnrollResponse, PullPage, PushRequest, PushResponse, ScopeList, codes,
 };
@@ -39,6 +40,41 @@ pub trait Transport: Send + Sync {
         epoch: u64,
         limit: u32,
     ) -> impl Future<Output = Result<PullPage, TransportError>> + Send;
+
+    /// Whether the server already holds the photo `sha256` (`HEAD /api/v1/blobs/{sha256}`):
+    /// then nothing is sent.
+    fn blob_exists(
+        &self,
+        token: &str,
+        sha256: &PhotoHash,
+    ) -> impl Future<Output = Result<bool, TransportError>> + Send;
+
+    /// Creates a tus upload for the photo (`POST /api/v1/uploads`); returns its URL, which the
+    /// phone persists before sending a byte.
+    fn create_upload(
+        &self,
+        token: &str,
+        sha256: &PhotoHash,
+        length: u64,
+    ) -> impl Future<Output = Result<String, TransportError>> + Send;
+
+    /// The server's offset of an upload (`HEAD` on its URL). An upload the server no longer
+    /// has is `Refused` with code `upload_gone` or `not_found`.
+    fn upload_offset(
+        &self,
+        token: &str,
+        url: &str,
+    ) -> impl Future<Output = Result<u64, TransportError>> + Send;
+
+    /// Sends one chunk at `offset` with its SHA-256 checksum (`PATCH` on the upload URL);
+    /// returns the server's new offset.
+    fn upload_chunk(
+        &self,
+        token: &str,
+        url: &str,
+        offset: u64,
+        chunk: Vec<u8>,
+    ) -> impl Future<Output = Result<u64, TransportError>> + Send;
 }
 
 impl<T: Transport> Transport for Arc<T> {
@@ -73,6 +109,41 @@ impl<T: Transport> Transport for Arc<T> {
         limit: u32,
     ) -> impl Future<Output = Result<PullPage, TransportError>> + Send {
         (**self).pull(token, scope, after, epoch, limit)
+    }
+
+    fn blob_exists(
+        &self,
+        token: &str,
+        sha256: &PhotoHash,
+    ) -> impl Future<Output = Result<bool, TransportError>> + Send {
+        (**self).blob_exists(token, sha256)
+    }
+
+    fn create_upload(
+        &self,
+        token: &str,
+        sha256: &PhotoHash,
+        length: u64,
+    ) -> impl Future<Output = Result<String, TransportError>> + Send {
+        (**self).create_upload(token, sha256, length)
+    }
+
+    fn upload_offset(
+        &self,
+        token: &str,
+        url: &str,
+    ) -> impl Future<Output = Result<u64, TransportError>> + Send {
+        (**self).upload_offset(token, url)
+    }
+
+    fn upload_chunk(
+        &self,
+        token: &str,
+        url: &str,
+        offset: u64,
+        chunk: Vec<u8>,
+    ) -> impl Future<Output = Result<u64, TransportError>> + Send {
+        (**self).upload_chunk(token, url, offset, chunk)
     }
 }
 
@@ -175,6 +246,10 @@ impl TransportError {
                 }
                 codes::FORBIDDEN => "这部手机没有权限做这件事，请联系镇整治办；手机上的记录都还在",
                 codes::TOO_LARGE => "这批记录太大，服务器没有收下；已保存在手机上，请联系镇整治办",
+                codes::NOT_REFERENCED | codes::SIGNATURE_INVALID => {
+                    "服务器不认这张照片的签名，请联系镇整治办；照片还在手机上，不会丢失"
+                }
+                codes::HASH_MISMATCH => "照片上传后校验不符，会重新上传；照片还在手机上",
                 _ => "服务器没有收下这次同步，请联系镇整治办；手机上的记录都还在，不会丢失",
             },
             Self::BadResponse(_) => {

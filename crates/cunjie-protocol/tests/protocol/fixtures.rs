@@ -15,12 +15,14 @@ use cunjie_protocol::v1::{
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-const FIXTURES: [&str; 7] = [
+const FIXTURES: [&str; 9] = [
     "enroll_request.json",
+    "enroll_request_with_key.json",
     "enroll_response.json",
     "error_body.json",
     "pull_page.json",
     "push_request.json",
+    "push_request_photo.json",
     "push_response.json",
     "scope_list.json",
 ];
@@ -60,9 +62,10 @@ fn op_index(op: &Op) -> usize {
         Op::SubmitRectificationFix { .. } => 3,
         Op::ReviewRectification { .. } => 4,
         Op::UpdateFields { .. } => 5,
+        Op::AttestPhoto { .. } => 6,
     }
 }
-const OP_VARIANTS: usize = 6;
+const OP_VARIANTS: usize = 7;
 
 #[test]
 fn every_fixture_file_is_tested_and_every_tested_file_exists() {
@@ -79,16 +82,46 @@ fn every_fixture_file_is_tested_and_every_tested_file_exists() {
 
 #[test]
 fn push_request_is_frozen_and_covers_every_op() {
+    // `attest_photo` came later (signed photos) in a fixture of its own: the first one is
+    // never rewritten.
     let req: PushRequest = frozen("push_request.json");
-    let covered: BTreeSet<usize> = req.mutations.iter().map(|m| op_index(&m.payload)).collect();
+    let photo: PushRequest = frozen("push_request_photo.json");
+    let covered: BTreeSet<usize> = req
+        .mutations
+        .iter()
+        .chain(&photo.mutations)
+        .map(|m| op_index(&m.payload))
+        .collect();
     assert_eq!(
         covered,
         (0..OP_VARIANTS).collect(),
-        "the push fixture has a mutation of every Op variant"
+        "the push fixtures have a mutation of every Op variant"
     );
     assert!(
         req.mutations.windows(2).all(|w| w[1].seq == w[0].seq + 1),
         "seqs are dense, as a phone sends them"
+    );
+}
+
+#[test]
+fn a_photo_attestation_signs_the_statement_an_independent_implementation_wrote() {
+    let req: PushRequest = frozen("push_request_photo.json");
+    let Op::AttestPhoto { attestation, .. } = &req.mutations[0].payload else {
+        panic!("the photo fixture holds an attest_photo mutation");
+    };
+    // Written by Python (`cryptography`) when the fixture was made; the server verifies the
+    // signature over exactly these bytes.
+    let expected = "cunjie-photo-attestation-v1\n\
+        d19caf52ff225379bf21cddc264923e8d58e6e5ce5371b76a2ecc201aaef3948\n\
+        183406\n\
+        1794964110250\n\
+        27.7415300,113.8267100,6.5,1794964108000\n\
+        household:01935000-0000-7000-8000-0000000003e9\n\
+        0193a7c2-5e10-7a41-8c3e-2f6d9b1e4a07\n";
+    assert_eq!(
+        String::from_utf8(attestation.signing_bytes()).expect("utf-8"),
+        expected,
+        "the signed statement is stable"
     );
 }
 
@@ -125,6 +158,16 @@ fn pull_page_is_frozen_with_a_household_a_template_and_a_tombstone() {
 #[test]
 fn enrollment_messages_are_frozen() {
     let req: EnrollRequest = frozen("enroll_request.json");
+    assert_eq!(
+        req.public_key, None,
+        "an enrollment from before signed photos"
+    );
+    let keyed: EnrollRequest = frozen("enroll_request_with_key.json");
+    assert_eq!(
+        keyed.public_key.as_deref().map(str::len),
+        Some(44),
+        "a 32-byte key in base64"
+    );
     let resp: EnrollResponse = frozen("enroll_response.json");
     assert_eq!(
         req.device_id, resp.device_id,

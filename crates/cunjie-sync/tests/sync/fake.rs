@@ -5,6 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use cunjie_domain::fact::PhotoHash;
 use cunjie_domain::ids::{DeviceId, MutationId, PersonId, TownshipId};
 use cunjie_domain::person::Role;
 use cunjie_protocol::v1::{
@@ -21,6 +22,10 @@ pub(crate) enum Call {
     Push,
     Scopes,
     Pull,
+    BlobExists,
+    CreateUpload,
+    UploadOffset,
+    UploadChunk,
 }
 
 #[derive(Debug, Clone)]
@@ -31,6 +36,20 @@ enum Fault {
     Fail(TransportError),
     /// Do the work and commit it, then lose the answer (the phone sees a timeout).
     DropAnswer,
+    /// (Chunks) The bytes arrive damaged: the checksum does not match, nothing is kept.
+    Corrupt,
+    /// (Chunks and offsets) The upload expired on the server.
+    Expire,
+}
+
+/// A tus upload in progress.
+#[derive(Debug, Clone)]
+pub(crate) struct FakeUpload {
+    pub(crate) device: DeviceId,
+    pub(crate) sha256: String,
+    pub(crate) length: u64,
+    pub(crate) bytes: Vec<u8>,
+    pub(crate) gone: bool,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -63,6 +82,13 @@ struct State {
     faults: HashMap<Call, VecDeque<Fault>>,
     calls: Vec<Call>,
     pulls: Vec<(String, u64, u64)>,
+    /// Photos attested by pushes: sha256 → (device, size).
+    attested: HashMap<String, (DeviceId, u64)>,
+    /// Stored photos by sha256.
+    blobs: HashMap<String, Vec<u8>>,
+    uploads: BTreeMap<String, FakeUpload>,
+    /// Photo bytes received in chunks, damaged and cut ones included.
+    chunk_bytes: u64,
 }
 
 /// A cheap handle; clones share the server.
@@ -175,6 +201,16 @@ impl FakeServer {
         }
     }
 
+    /// The next `pass` calls of `call` go through, then one does its work and loses its answer.
+    pub(crate) fn drop_after(&self, call: Call, pass: usize) {
+        let mut st = self.lock();
+        let q = st.faults.entry(call).or_default();
+        for _ in 0..pass {
+            q.push_back(Fault::Pass);
+        }
+        q.push_back(Fault::DropAnswer);
+    }
+
     /// The mutation with this seq is rejected (not assigned) when it is applied.
     pub(crate) fn reject_seq(&self, seq: u64) {
         self.lock().reject.insert(seq);
@@ -213,6 +249,44 @@ impl FakeServer {
         self.lock().ledger.receipts.get(&(device, seq)).cloned()
     }
 
+    /// The next `n` chunks arrive damaged (checksum mismatch, nothing kept).
+    pub(crate) fn corrupt_chunks(&self, n: usize) {
+        let mut st = self.lock();
+        let q = st.faults.entry(Call::UploadChunk).or_default();
+        for _ in 0..n {
+            q.push_back(Fault::Corrupt);
+        }
+    }
+
+    /// The next call of `call` finds its upload expired.
+    pub(crate) fn expire_next(&self, call: Call) {
+        self.lock()
+            .faults
+            .entry(call)
+            .or_default()
+            .push_back(Fault::Expire);
+    }
+
+    /// The stored photo, if the server has it.
+    pub(crate) fn blob(&self, sha256: &str) -> Option<Vec<u8>> {
+        self.lock().blobs.get(sha256).cloned()
+    }
+
+    /// Stores a photo directly (as if another phone had uploaded it).
+    pub(crate) fn put_blob(&self, sha256: &str, bytes: Vec<u8>) {
+        self.lock().blobs.insert(sha256.to_owned(), bytes);
+    }
+
+    /// Photo bytes received in chunks, including damaged and resent ones.
+    pub(crate) fn chunk_bytes(&self) -> u64 {
+        self.lock().chunk_bytes
+    }
+
+    /// Uploads created so far.
+    pub(crate) fn uploads(&self) -> Vec<FakeUpload> {
+        self.lock().uploads.values().cloned().collect()
+    }
+
     /// How often `call` was made (faulted calls included).
     pub(crate) fn calls(&self, call: Call) -> usize {
         self.lock().calls.iter().filter(|c| **c == call).count()
@@ -243,9 +317,42 @@ impl FakeServer {
         let drop = match st.faults.get_mut(&call).and_then(VecDeque::pop_front) {
             Some(Fault::Fail(e)) => return Err(e),
             Some(Fault::DropAnswer) => true,
+            Some(Fault::Corrupt) => {
+                return Err(TransportError::Refused {
+                    status: 460,
+                    code: codes::CHECKSUM_MISMATCH.into(),
+                    message: "checksum mismatch; chunk discarded".into(),
+                });
+            }
+            Some(Fault::Expire) => {
+                for u in st.uploads.values_mut() {
+                    u.gone = true;
+                }
+                false
+            }
             Some(Fault::Pass) | None => false,
         };
         Ok((st, device, drop))
+    }
+
+    fn upload_of<'a>(
+        st: &'a mut State,
+        device: DeviceId,
+        url: &str,
+    ) -> Result<&'a mut FakeUpload, TransportError> {
+        match st.uploads.get_mut(url) {
+            Some(u) if u.device == device && !u.gone => Ok(u),
+            Some(u) if u.device == device => Err(TransportError::Refused {
+                status: 410,
+                code: codes::UPLOAD_GONE.into(),
+                message: String::new(),
+            }),
+            _ => Err(TransportError::Refused {
+                status: 404,
+                code: codes::NOT_FOUND.into(),
+                message: String::new(),
+            }),
+        }
     }
 }
 
@@ -290,6 +397,11 @@ fn apply(st: &mut State, device: DeviceId, seq: u64, mid: MutationId, op: &Op) -
         *v
     };
     st.ledger.effects.push((device, seq, mid));
+    if let Op::AttestPhoto { attestation, .. } = op {
+        st.attested
+            .entry(attestation.sha256.to_string())
+            .or_insert((device, attestation.size));
+    }
     if let Op::UpdateFields { entity, fields, .. } = op
         && let Some((scope, _, row)) = st.rows.get(&id).cloned()
     {
@@ -448,4 +560,122 @@ impl Transport for FakeServer {
             changes,
         })
     }
+
+    async fn blob_exists(&self, token: &str, sha256: &PhotoHash) -> Result<bool, TransportError> {
+        let (st, _, drop) = self.enter(Call::BlobExists, Some(token))?;
+        let found = st.blobs.contains_key(sha256.as_str());
+        if drop {
+            return Err(TransportError::Timeout);
+        }
+        Ok(found)
+    }
+
+    async fn create_upload(
+        &self,
+        token: &str,
+        sha256: &PhotoHash,
+        length: u64,
+    ) -> Result<String, TransportError> {
+        let (mut st, device, drop) = self.enter(Call::CreateUpload, Some(token))?;
+        let device = device.expect("authenticated");
+        match st.attested.get(sha256.as_str()) {
+            Some((d, size)) if *d == device && *size == length => {}
+            _ => {
+                return Err(TransportError::Refused {
+                    status: 403,
+                    code: codes::NOT_REFERENCED.into(),
+                    message: "push the photo's record first".into(),
+                });
+            }
+        }
+        let url = format!(
+            "https://tongmu.example.cn/api/v1/uploads/{}",
+            st.uploads.len() + 1
+        );
+        st.uploads.insert(
+            url.clone(),
+            FakeUpload {
+                device,
+                sha256: sha256.to_string(),
+                length,
+                bytes: Vec::new(),
+                gone: false,
+            },
+        );
+        if drop {
+            return Err(TransportError::Timeout);
+        }
+        Ok(url)
+    }
+
+    async fn upload_offset(&self, token: &str, url: &str) -> Result<u64, TransportError> {
+        let (mut st, device, drop) = self.enter(Call::UploadOffset, Some(token))?;
+        let offset = Self::upload_of(&mut st, device.expect("authenticated"), url)?
+            .bytes
+            .len();
+        if drop {
+            return Err(TransportError::Timeout);
+        }
+        Ok(offset as u64)
+    }
+
+    async fn upload_chunk(
+        &self,
+        token: &str,
+        url: &str,
+        offset: u64,
+        chunk: Vec<u8>,
+    ) -> Result<u64, TransportError> {
+        self.lock().chunk_bytes += chunk.len() as u64;
+        let (mut st, device, drop) = self.enter(Call::UploadChunk, Some(token))?;
+        let up = Self::upload_of(&mut st, device.expect("authenticated"), url)?;
+        if offset != up.bytes.len() as u64 {
+            return Err(TransportError::Refused {
+                status: 409,
+                code: codes::OFFSET_MISMATCH.into(),
+                message: format!("the upload is at {}", up.bytes.len()),
+            });
+        }
+        if offset == up.length {
+            return Err(TransportError::Refused {
+                status: 409,
+                code: codes::OFFSET_MISMATCH.into(),
+                message: "the upload is complete".into(),
+            });
+        }
+        if offset + chunk.len() as u64 > up.length {
+            return Err(TransportError::Refused {
+                status: 413,
+                code: codes::TOO_LARGE.into(),
+                message: "past the upload's length".into(),
+            });
+        }
+        up.bytes.extend_from_slice(&chunk);
+        let new = up.bytes.len() as u64;
+        if new == up.length {
+            let (sha, bytes) = (up.sha256.clone(), up.bytes.clone());
+            if cunjie_sync_test_sha(&bytes) != sha {
+                st.uploads.remove(url);
+                return Err(TransportError::Refused {
+                    status: 422,
+                    code: codes::HASH_MISMATCH.into(),
+                    message: "the file does not hash to its claim".into(),
+                });
+            }
+            st.blobs.insert(sha, bytes);
+        }
+        if drop {
+            return Err(TransportError::Timeout);
+        }
+        Ok(new)
+    }
+}
+
+/// Hex SHA-256, as the server checks a finished upload.
+pub(crate) fn cunjie_sync_test_sha(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }

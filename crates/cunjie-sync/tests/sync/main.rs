@@ -7,5 +7,6 @@ mod backoff;
 mod fake;
 mod http;
 mod phone;
+mod photos;
 mod pull;
 mod push;
