@@ -4,6 +4,7 @@ mod common;
 mod drafts;
 mod enrollment;
 mod migrations;
+mod photos;
 mod pull_and_ack;
 mod registry;
 mod write_paths;
