@@ -365,15 +365,18 @@ impl Transport for HttpTransport {
         url: &str,
         offset: u64,
         chunk: Vec<u8>,
+        checksum: bool,
     ) -> Result<u64, TransportError> {
         let url = Url::parse(url).map_err(|e| TransportError::Invalid(format!("{url}: {e}")))?;
-        let checksum = format!("sha256 {}", B64.encode(Sha256::digest(&chunk)));
-        let rb = self
+        let mut rb = self
             .tus(Method::PATCH, url, token)
             .header(CONTENT_TYPE, "application/offset+octet-stream")
-            .header("Upload-Offset", offset.to_string())
-            .header("Upload-Checksum", checksum)
-            .body(chunk);
+            .header("Upload-Offset", offset.to_string());
+        if checksum {
+            let digest = format!("sha256 {}", B64.encode(Sha256::digest(&chunk)));
+            rb = rb.header("Upload-Checksum", digest);
+        }
+        let rb = rb.body(chunk);
         let (_, headers) = self.bodiless(rb).await?;
         upload_offset_of(&headers)
     }

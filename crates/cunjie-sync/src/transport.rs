@@ -66,14 +66,16 @@ pub trait Transport: Send + Sync {
         url: &str,
     ) -> impl Future<Output = Result<u64, TransportError>> + Send;
 
-    /// Sends one chunk at `offset` with its SHA-256 checksum (`PATCH` on the upload URL);
-    /// returns the server's new offset.
+    /// Sends one chunk at `offset` (`PATCH` on the upload URL); returns the server's new
+    /// offset. With `checksum` the chunk carries its SHA-256 and the server keeps all of it or
+    /// none; without, the server keeps whatever part arrives before the link drops.
     fn upload_chunk(
         &self,
         token: &str,
         url: &str,
         offset: u64,
         chunk: Vec<u8>,
+        checksum: bool,
     ) -> impl Future<Output = Result<u64, TransportError>> + Send;
 }
 
@@ -142,8 +144,9 @@ impl<T: Transport> Transport for Arc<T> {
         url: &str,
         offset: u64,
         chunk: Vec<u8>,
+        checksum: bool,
     ) -> impl Future<Output = Result<u64, TransportError>> + Send {
-        (**self).upload_chunk(token, url, offset, chunk)
+        (**self).upload_chunk(token, url, offset, chunk, checksum)
     }
 }
 

@@ -1,5 +1,6 @@
 //! Photo uploads: the blob check, then tus 1.0 with a persisted upload URL, the server's offset
-//! after every failure, per-chunk SHA-256 checksums and an adaptive chunk size (sync.md §5.7).
+//! after every failure, per-chunk SHA-256 checksums while the link holds and an adaptive chunk
+//! size (sync.md §5.7).
 
 use std::time::Duration;
 
@@ -140,6 +141,7 @@ impl<T: Transport> SyncEngine<T> {
         let size = job.size;
         let mut url = job.upload_url.clone();
         let mut hash_refusals = 0;
+        let mut link_dropped = false;
         loop {
             let u = match &url {
                 Some(u) => u.clone(),
@@ -204,12 +206,19 @@ impl<T: Transport> SyncEngine<T> {
                 let piece = bytes[offset as usize..end as usize].to_vec();
                 let sent = end - offset;
                 report.photo_bytes_sent += sent;
+                // While the link holds, each chunk carries its checksum and lands whole or not
+                // at all. After a chunk is lost to the link, the next goes without one, so
+                // the server keeps whatever part of it arrives: on a link that drops every
+                // few kilobytes, every byte that gets through still counts. The whole file's
+                // SHA-256 is checked at the end either way.
+                let checksum = !link_dropped;
                 match self
                     .transport()
-                    .upload_chunk(token, &u, offset, piece)
+                    .upload_chunk(token, &u, offset, piece, checksum)
                     .await
                 {
                     Ok(new) => {
+                        link_dropped = false;
                         self.with_store(|s| s.upload_progress(sha, new, sent))?;
                         delays = self.config().backoff.build();
                         chunk.grow();
@@ -239,6 +248,7 @@ impl<T: Transport> SyncEngine<T> {
                         } else if is_code(&e, &[codes::OFFSET_MISMATCH, codes::CHECKSUM_MISMATCH]) {
                             // Ask for the offset and resend from there.
                         } else if e.is_retryable() {
+                            link_dropped = true;
                             let d = self.pause_or_fail(sha, e, &mut delays)?;
                             tokio::time::sleep(d).await;
                         } else {

@@ -89,6 +89,8 @@ struct State {
     uploads: BTreeMap<String, FakeUpload>,
     /// Photo bytes received in chunks, damaged and cut ones included.
     chunk_bytes: u64,
+    /// Chunks sent without a checksum.
+    unchecked_chunks: u64,
 }
 
 /// A cheap handle; clones share the server.
@@ -280,6 +282,11 @@ impl FakeServer {
     /// Photo bytes received in chunks, including damaged and resent ones.
     pub(crate) fn chunk_bytes(&self) -> u64 {
         self.lock().chunk_bytes
+    }
+
+    /// Chunks sent without a checksum (after a dropped link).
+    pub(crate) fn unchecked_chunks(&self) -> u64 {
+        self.lock().unchecked_chunks
     }
 
     /// Uploads created so far.
@@ -625,8 +632,15 @@ impl Transport for FakeServer {
         url: &str,
         offset: u64,
         chunk: Vec<u8>,
+        checksum: bool,
     ) -> Result<u64, TransportError> {
-        self.lock().chunk_bytes += chunk.len() as u64;
+        {
+            let mut st = self.lock();
+            st.chunk_bytes += chunk.len() as u64;
+            if !checksum {
+                st.unchecked_chunks += 1;
+            }
+        }
         let (mut st, device, drop) = self.enter(Call::UploadChunk, Some(token))?;
         let up = Self::upload_of(&mut st, device.expect("authenticated"), url)?;
         if offset != up.bytes.len() as u64 {
