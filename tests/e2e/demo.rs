@@ -28,8 +28,8 @@ fn demo_runs_and_prints_scores_under_scheme_t() {
     );
     assert!(stdout.contains("净额 net: ¥945.00"), "1000 − 55: {stdout}");
     assert!(
-        stdout.contains("2 条记录 records, 4 张照片 photos"),
-        "both inspections wait in the outbox: {stdout}"
+        stdout.contains("6 条记录 records, 4 张照片 photos"),
+        "two inspections and four photo attestations wait in the outbox: {stdout}"
     );
 
     assert!(
@@ -40,11 +40,34 @@ fn demo_runs_and_prints_scores_under_scheme_t() {
         dir.path().join("server/cunjie-server.db").is_file(),
         "and one on the server"
     );
-    let photos: Vec<_> = std::fs::read_dir(dir.path().join("phone/photos"))
+    assert!(
+        stdout.contains("4 张照片续传上传 uploaded by tus"),
+        "the four photos reach the server: {stdout}"
+    );
+    assert_eq!(
+        stdout
+            .matches("stored · 哈希 hash ✓ · 签名 signature ✓")
+            .count(),
+        4,
+        "each photo is stored with its hash and signature verified: {stdout}"
+    );
+    let files: Vec<_> = std::fs::read_dir(dir.path().join("phone/photos"))
         .expect("photos dir")
         .map(|e| e.expect("entry").path())
+        .filter(|p| p.is_file())
         .collect();
+    let (thumbs, photos): (Vec<_>, Vec<_>) = files
+        .into_iter()
+        .partition(|p| p.to_string_lossy().ends_with(".thumb.jpg"));
     assert_eq!(photos.len(), 4, "four evidence photos, no temp files left");
+    assert_eq!(thumbs.len(), 4, "each with its thumbnail");
+    assert_eq!(
+        std::fs::read_dir(dir.path().join("phone/photos/originals"))
+            .expect("originals dir")
+            .count(),
+        0,
+        "the originals are released once the server confirmed the photos"
+    );
     for p in photos {
         let bytes = std::fs::read(&p).expect("read");
         assert_eq!(

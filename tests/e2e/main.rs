@@ -3,3 +3,4 @@
 mod demo;
 mod network;
 mod offline_week;
+mod photos;

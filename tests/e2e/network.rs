@@ -8,7 +8,8 @@ use chrono::Duration;
 use cunjie_domain::catalog::{Catalog, SubjectKind};
 use cunjie_domain::clock::{Clock, FakeClock};
 use cunjie_domain::fact::{
-    CheckpointState, CheckpointVisit, CleanerRound, FactStatus, ItemResult, Subject, TracePoint,
+    CheckpointState, CheckpointVisit, CleanerRound, FactStatus, ItemResult, PhotoHash, Subject,
+    TracePoint,
 };
 use cunjie_domain::geo::GeoPolicy;
 use cunjie_domain::person::Role;
@@ -16,7 +17,7 @@ use cunjie_domain::place::{Facility, ZoneGeometry};
 use cunjie_domain::template::presets;
 use cunjie_e2e::phone::Phone;
 use cunjie_e2e::server::TestServer;
-use cunjie_e2e::sim::new_inspection;
+use cunjie_e2e::sim::{new_inspection, photo_context};
 use cunjie_protocol::v1::{
     EnrollRequest, EnrollResponse, EntityKind, PullPage, PushRequest, PushResponse, ScopeList,
 };
@@ -65,8 +66,14 @@ fn inspect<T: Transport>(
             insp.answer(ItemResult::pass(&item.item_code));
         }
         if k % 3 == 0 {
-            let ev = phone.take_photo();
-            insp.answer(ItemResult::fail("HH_WHITE_LITTER", 1, vec![ev.hash]));
+            let ctx = photo_context(
+                insp.subject,
+                hh.location,
+                &format!("{} {}", hh.door_plate, hh.head_name),
+                "检查员",
+            );
+            let photo = phone.take_photo(&ctx);
+            insp.answer(ItemResult::fail("HH_WHITE_LITTER", 1, vec![photo]));
         }
         let mut store = phone.store();
         store.save_inspection_draft(&insp).expect("draft");
@@ -111,7 +118,16 @@ fn sweep<T: Transport>(phone: &mut Phone<T>, server: &TestServer, zone: usize) -
     let mut ids = Vec::new();
     for pass in 1..=2u8 {
         let t0 = phone.clock.now();
-        let photo = phone.take_photo();
+        let ctx = photo_context(
+            Subject {
+                kind: SubjectKind::Zone,
+                id: *z.id.as_uuid(),
+            },
+            path.first().copied(),
+            &z.name,
+            "保洁员",
+        );
+        let photo = phone.take_photo(&ctx);
         let mut store = phone.store();
         let round = CleanerRound {
             id: store.new_id(),
@@ -139,7 +155,7 @@ fn sweep<T: Transport>(phone: &mut Phone<T>, server: &TestServer, zone: usize) -
                     state: CheckpointState::Cleared,
                     at: t0,
                     fix: None,
-                    photos: vec![photo.hash.clone()],
+                    photos: vec![photo.clone()],
                     note: None,
                 })
                 .collect(),
@@ -352,6 +368,32 @@ impl Transport for LosesFirstAnswer {
     ) -> Result<PullPage, TransportError> {
         self.inner.pull(token, scope, after, epoch, limit).await
     }
+    async fn blob_exists(&self, token: &str, sha256: &PhotoHash) -> Result<bool, TransportError> {
+        self.inner.blob_exists(token, sha256).await
+    }
+    async fn create_upload(
+        &self,
+        token: &str,
+        sha256: &PhotoHash,
+        length: u64,
+    ) -> Result<String, TransportError> {
+        self.inner.create_upload(token, sha256, length).await
+    }
+    async fn upload_offset(&self, token: &str, url: &str) -> Result<u64, TransportError> {
+        self.inner.upload_offset(token, url).await
+    }
+    async fn upload_chunk(
+        &self,
+        token: &str,
+        url: &str,
+        offset: u64,
+        chunk: Vec<u8>,
+        checksum: bool,
+    ) -> Result<u64, TransportError> {
+        self.inner
+            .upload_chunk(token, url, offset, chunk, checksum)
+            .await
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -387,8 +429,8 @@ async fn a_push_whose_response_is_lost_has_exactly_one_effect() {
     );
     assert_eq!(
         counts.receipts,
-        ids.len() as u64 + 1,
-        "one receipt per mutation (5 inspections + 1 order)"
+        ids.len() as u64 + 1 + 2,
+        "one receipt per mutation (5 inspections + 1 order + 2 photo attestations)"
     );
     assert_eq!(
         phone.store().pending_counts().expect("counts").records,
@@ -476,10 +518,11 @@ async fn the_demo_township_serves_a_phone_that_enrolls_and_syncs() {
         .await
         .expect("bind");
     let url = format!("http://{}", listener.local_addr().expect("addr"));
-    let state = cunjie_server::AppState {
-        db: demo.db.clone(),
-        clock: Arc::new(cunjie_domain::clock::SystemClock),
-    };
+    let state = cunjie_server::AppState::new(
+        demo.db.clone(),
+        Arc::new(cunjie_domain::clock::SystemClock),
+        cunjie_server::Blobs::local(dir.path()).expect("blob folders"),
+    );
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let serving = tokio::spawn(cunjie_server::serve(listener, state, async {
         let _ = stopped.await;

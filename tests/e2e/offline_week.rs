@@ -14,7 +14,7 @@ use cunjie_domain::scoring::{Scheme, SchemeKind, VillageMonth, score_village_mon
 use cunjie_domain::template::presets;
 use cunjie_e2e::evidence::sha256_hex;
 use cunjie_e2e::seed::demo_village;
-use cunjie_e2e::sim::{SimDevice, new_inspection};
+use cunjie_e2e::sim::{SimDevice, new_inspection, photo_context};
 use cunjie_protocol::v1::{Mutation, Op, PushRequest};
 use cunjie_store::{Store, StoreOptions};
 use uuid::Uuid;
@@ -54,11 +54,17 @@ fn a_week_offline_loses_nothing_and_duplicates_nothing() {
             }
             if n.is_multiple_of(3) {
                 photo_seed += 1;
-                let ev = phone.take_photo(photo_seed).expect("photo");
+                let ctx = photo_context(
+                    subject,
+                    hh.location,
+                    &format!("{} {}", hh.door_plate, hh.head_name),
+                    "检查员",
+                );
+                let ev = phone.take_photo(photo_seed, &ctx).expect("photo");
                 insp.answer(ItemResult::fail(
                     ["HH_WHITE_LITTER", "HH_CLUTTER", "HH_SEWAGE"][n % 9 / 3],
                     1,
-                    vec![ev.hash],
+                    vec![ev],
                 ));
                 phone
                     .store
@@ -128,35 +134,49 @@ fn a_week_offline_loses_nothing_and_duplicates_nothing() {
     })
     .expect("encodes");
     let received: PushRequest = serde_json::from_slice(&wire).expect("the server decodes it");
+    // One mutation per submitted inspection, and one signed attestation per photo taken.
     assert_eq!(
         received.mutations.len(),
-        submitted.len(),
-        "0 lost: one mutation per submitted inspection"
+        submitted.len() + photo_seed as usize,
+        "0 lost: one mutation per submitted inspection and per photo"
     );
     let seqs: Vec<u64> = received.mutations.iter().map(|m| m.seq).collect();
     assert_eq!(
         seqs,
-        (1..=submitted.len() as u64).collect::<Vec<_>>(),
+        (1..=received.mutations.len() as u64).collect::<Vec<_>>(),
         "seqs dense and in order"
     );
     let mutation_ids: BTreeSet<_> = received.mutations.iter().map(|m| m.mutation_id).collect();
     assert_eq!(
         mutation_ids.len(),
-        submitted.len(),
+        received.mutations.len(),
         "0 duplicated mutation ids"
     );
     assert!(
         received.mutations.windows(2).all(|w| w[0].hlc < w[1].hlc),
         "HLCs strictly increase across kills"
     );
+    let mut attested = BTreeSet::new();
     let inspections: Vec<Inspection> = received
         .mutations
         .iter()
-        .map(|m: &Mutation| match &m.payload {
-            Op::SubmitInspection { inspection } => (**inspection).clone(),
-            other => panic!("only inspections were submitted, got {}", other.name()),
+        .filter_map(|m: &Mutation| match &m.payload {
+            Op::SubmitInspection { inspection } => Some((**inspection).clone()),
+            Op::AttestPhoto { attestation, .. } => {
+                attested.insert(attestation.sha256.clone());
+                None
+            }
+            other => panic!(
+                "only inspections and photos were submitted, got {}",
+                other.name()
+            ),
         })
         .collect();
+    assert_eq!(
+        attested.len(),
+        photo_seed as usize,
+        "each photo attested once"
+    );
     let ids: BTreeSet<_> = inspections.iter().map(|i| i.id).collect();
     assert_eq!(
         ids,
@@ -168,7 +188,9 @@ fn a_week_offline_loses_nothing_and_duplicates_nothing() {
     for i in &inspections {
         for h in i.photos() {
             let row = phone.store.photo(&h).expect("photo row");
-            let bytes = std::fs::read(&row.local_path).expect("photo file exists");
+            let bytes =
+                std::fs::read(phone.store.photo_file(&row.local_path)).expect("photo file exists");
+            assert!(attested.contains(&h), "a referenced photo is attested");
             assert_eq!(sha256_hex(&bytes), h, "photo bytes match their hash");
         }
     }

@@ -68,3 +68,27 @@ pub fn write_durable(dir: &Path, bytes: &[u8]) -> std::io::Result<Evidence> {
         size: bytes.len() as u64,
     })
 }
+
+/// A camera-like JPEG: smooth light plus per-pixel sensor noise, which compresses like a real
+/// photo of a lane (a flat gradient would compress unrealistically well). Quality 90, as
+/// phone cameras write.
+pub fn render_camera_jpeg(seed: u32, width: u32, height: u32) -> Vec<u8> {
+    let mut x = u64::from(seed).wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let img = RgbImage::from_fn(width, height, |px, py| {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let n = (x & 0x3f) as i32 - 32;
+        let base = [
+            70 + (px * 120 / width.max(1)) as i32,
+            90 + (py * 100 / height.max(1)) as i32,
+            60 + ((px + py) * 60 / (width + height).max(1)) as i32,
+        ];
+        Rgb(base.map(|c| (c + n).clamp(0, 255) as u8))
+    });
+    let mut out = Cursor::new(Vec::new());
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 90)
+        .encode_image(&img)
+        .expect("encoding an in-memory RGB image cannot fail");
+    out.into_inner()
+}

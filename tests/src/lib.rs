@@ -7,6 +7,7 @@
 
 pub mod evidence;
 pub mod phone;
+pub mod proxy;
 pub mod seed;
 pub mod server;
 pub mod sim;

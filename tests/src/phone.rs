@@ -7,7 +7,8 @@ use cunjie_domain::clock::FakeClock;
 use cunjie_store::{Store, StoreOptions};
 use cunjie_sync::{HttpTransport, SyncConfig, SyncEngine, Transport};
 
-use crate::evidence::Evidence;
+use cunjie_device::CaptureContext;
+use cunjie_domain::fact::PhotoHash;
 
 /// One phone.
 #[derive(Debug)]
@@ -46,7 +47,7 @@ impl<T: Transport> Phone<T> {
     /// A fresh phone over any transport.
     pub fn with_transport(transport: T, clock: Arc<FakeClock>) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
-        let store = Store::open(
+        let mut store = Store::open(
             &dir.path().join("cunjie.db"),
             StoreOptions {
                 clock: clock.clone(),
@@ -54,6 +55,8 @@ impl<T: Transport> Phone<T> {
             },
         )
         .expect("store opens");
+        // Made before enrollment, which registers its public half.
+        cunjie_device::device_key(&mut store).expect("device key");
         let engine = SyncEngine::with_config(Arc::new(Mutex::new(store)), transport, fast_config())
             .expect("engine");
         Self {
@@ -72,11 +75,10 @@ impl<T: Transport> Phone<T> {
             .unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Takes a photo: a real JPEG written durably and registered.
-    pub fn take_photo(&mut self) -> Evidence {
+    /// Takes a photo as the app does: a real camera JPEG through the capture pipeline.
+    pub fn take_photo(&mut self, ctx: &CaptureContext) -> PhotoHash {
         self.photo_seed += 1;
-        let dir = self.dir.path().join("photos");
-        crate::sim::take_photo(&mut self.store(), &dir, self.photo_seed).expect("photo saved")
+        crate::sim::take_photo(&mut self.store(), self.photo_seed, ctx).expect("photo saved")
     }
 
     /// The database path.

@@ -7,7 +7,7 @@ use std::thread::JoinHandle;
 use cunjie_domain::clock::{Clock, SystemClock};
 use cunjie_domain::person::Role;
 use cunjie_server::demo::{DemoTownship, demo_township};
-use cunjie_server::{AppState, Db, Township};
+use cunjie_server::{AppState, Blobs, Db, Township};
 
 /// A running server.
 #[derive(Debug)]
@@ -49,7 +49,8 @@ impl TestServer {
         std_listener.set_nonblocking(true).expect("nonblocking");
         let url = format!("http://{}", std_listener.local_addr().expect("addr"));
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let state = AppState { db, clock };
+        let blobs = Blobs::local(dir.path()).expect("blob folders");
+        let state = AppState::new(db, clock, blobs);
         let thread = std::thread::spawn(move || {
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(2)
@@ -73,6 +74,14 @@ impl TestServer {
             stop: Some(stop),
             thread: Some(thread),
         }
+    }
+
+    /// The address it listens on.
+    pub fn addr(&self) -> std::net::SocketAddr {
+        self.url
+            .trim_start_matches("http://")
+            .parse()
+            .expect("the server URL is http://IP:PORT")
     }
 
     /// A one-time enrollment code for a person.

@@ -3,14 +3,17 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use cunjie_device::{CaptureContext, DeviceError, capture_photo};
 use cunjie_domain::clock::FakeClock;
-use cunjie_domain::fact::{GeoFix, Inspection, Subject};
+use cunjie_domain::fact::{GeoFix, Inspection, PhotoHash, Subject};
 use cunjie_domain::ids::{PersonId, VillageId};
 use cunjie_domain::place::GeoPoint;
 use cunjie_domain::template::Template;
 use cunjie_store::{Store, StoreError, StoreOptions};
 
-use crate::evidence::{Evidence, render_jpeg, write_durable};
+use cunjie_media::Policy;
+
+use crate::evidence::render_jpeg;
 use crate::seed::DemoVillage;
 
 /// One simulated device.
@@ -38,6 +41,10 @@ impl SimDevice {
             },
         )?;
         store.apply_pull_page(&village.as_pull_page())?;
+        cunjie_device::device_key(&mut store).map_err(|e| StoreError::NotFound {
+            entity: "device key",
+            id: e.to_string(),
+        })?;
         Ok(Self { dir, clock, store })
     }
 
@@ -51,24 +58,49 @@ impl SimDevice {
         self.dir.path().join("cunjie.db")
     }
 
-    /// Takes a "photo": a real JPEG written durably, then registered.
-    pub fn take_photo(&mut self, seed: u32) -> Result<Evidence, StoreError> {
-        take_photo(&mut self.store, &self.dir.path().join("photos"), seed)
+    /// Takes a photo as the app does (see [`take_photo`]).
+    pub fn take_photo(
+        &mut self,
+        seed: u32,
+        ctx: &CaptureContext,
+    ) -> Result<PhotoHash, DeviceError> {
+        take_photo(&mut self.store, seed, ctx)
     }
 }
 
-/// Renders a real JPEG for `seed`, writes it durably into `dir`, then records it in the store.
-pub fn take_photo(store: &mut Store, dir: &Path, seed: u32) -> Result<Evidence, StoreError> {
-    let bytes = render_jpeg(seed, 320, 240);
-    let ev = write_durable(dir, &bytes).map_err(|e| StoreError::PhotoMissing(e.to_string()))?;
-    store.register_photo(
-        &ev.hash,
-        ev.size,
-        "image/jpeg",
-        &ev.path.to_string_lossy(),
-        None,
-    )?;
-    Ok(ev)
+/// The camera's picture for `seed`: a real JPEG (640 × 480; the pipeline never upscales).
+pub fn camera_jpeg(seed: u32) -> Vec<u8> {
+    render_jpeg(seed, 640, 480)
+}
+
+/// Takes a photo as the app does: the camera's JPEG through the capture pipeline (水印,
+/// derivative, thumbnail, hash, device signature), kept durably with its attestation queued.
+pub fn take_photo(
+    store: &mut Store,
+    seed: u32,
+    ctx: &CaptureContext,
+) -> Result<PhotoHash, DeviceError> {
+    capture_photo(store, &camera_jpeg(seed), ctx, &Policy::default())
+}
+
+/// What a photo of `subject` is evidence of, with the watermark's words.
+pub fn photo_context(
+    subject: Subject,
+    at: Option<GeoPoint>,
+    place: &str,
+    person: &str,
+) -> CaptureContext {
+    CaptureContext {
+        subject,
+        fix: at.map(|point| GeoFix {
+            point,
+            accuracy_m: 6.0,
+            fix_time: None,
+            mock: false,
+        }),
+        place: place.to_owned(),
+        person: person.to_owned(),
+    }
 }
 
 /// A new, empty inspection draft of `template` for `subject`, by `inspector` on this phone.

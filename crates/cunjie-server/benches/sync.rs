@@ -29,7 +29,7 @@ use cunjie_protocol::v1::{
     EnrollRequest, EnrollResponse, Mutation, Op, PullPage, PushRequest, ScopeList,
 };
 use cunjie_server::demo::{DemoTownship, demo_township};
-use cunjie_server::{AppState, Db, Township};
+use cunjie_server::{AppState, Blobs, Db, Township};
 
 struct Device {
     id: DeviceId,
@@ -58,6 +58,7 @@ impl Bench {
             code,
             device_id: id,
             device_name: "bench".into(),
+            public_key: None,
         };
         let resp: EnrollResponse = self
             .client
@@ -191,6 +192,7 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 async fn run(label: &str, db: Db) {
     let demo = demo_township(1, 30, 600);
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let blobs = tempfile::tempdir().expect("blob dir");
     let office = Township::init(
         db.clone(),
         clock.clone(),
@@ -207,7 +209,7 @@ async fn run(label: &str, db: Db) {
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(cunjie_server::serve(
         listener,
-        AppState { db, clock },
+        AppState::new(db, clock, Blobs::local(blobs.path()).expect("blob folders")),
         async {
             let _ = stopped.await;
         },

@@ -6,10 +6,16 @@
 //! data directory by default, or PostgreSQL; both run the same rules (`core`) through one small
 //! seam (`store::Tx`).
 //!
+//! Photos follow their records: a phone pushes a signed attestation of each photo with its
+//! outbox, then uploads the bytes by tus (`/api/v1/uploads`); they end up in [`Blobs`] (a local
+//! folder, or S3 with the `s3` feature), checked against the attestation.
+//!
 //! The library exposes what the binary and the tests need: [`app`], [`serve`], [`AppState`],
-//! and [`Township`] for the office's operations (init, import, enroll, revoke).
+//! [`Blobs`], [`sweep_uploads`], and [`Township`] for the office's operations (init, import,
+//! enroll, revoke).
 
 mod api;
+pub mod blobs;
 mod core;
 pub mod demo;
 pub mod import;
@@ -23,7 +29,8 @@ use axum::Router;
 use cunjie_domain::clock::Clock;
 use tokio::net::TcpListener;
 
-pub use api::ApiError;
+pub use api::{ApiError, SweepReport, sweep_uploads};
+pub use blobs::{BlobError, Blobs};
 pub use core::DeviceCtx;
 pub use core::auth::AuthError;
 pub use core::registry::{RegistryError, RegistryItem};
@@ -37,11 +44,41 @@ pub struct AppState {
     pub db: Db,
     /// The server clock.
     pub clock: Arc<dyn Clock>,
+    /// Photo blobs and partial uploads.
+    pub blobs: Blobs,
+}
+
+impl AppState {
+    /// The state of a server on `db`, reading time from `clock`, keeping photos in `blobs`
+    /// (for example `Blobs::local(data_dir)?`).
+    pub fn new(db: Db, clock: Arc<dyn Clock>, blobs: Blobs) -> Self {
+        Self { db, clock, blobs }
+    }
 }
 
 /// The HTTP application.
 pub fn app(state: AppState) -> Router {
     api::router(state)
+}
+
+/// Sweeps expired uploads now and then every `every` until the task is dropped (see
+/// [`sweep_uploads`]); errors are logged and the next round tries again.
+pub async fn sweep_periodically(state: AppState, every: std::time::Duration) {
+    let mut tick = tokio::time::interval(every);
+    loop {
+        tick.tick().await;
+        match sweep_uploads(&state).await {
+            Ok(r) if r.expired > 0 || r.files_removed > 0 => {
+                tracing::info!(
+                    expired = r.expired,
+                    files_removed = r.files_removed,
+                    "swept uploads"
+                );
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e.message, "upload sweep failed"),
+        }
+    }
 }
 
 /// Serves the app on `listener` until `shutdown` resolves.

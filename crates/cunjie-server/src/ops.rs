@@ -276,6 +276,20 @@ impl Township {
         })
     }
 
+    /// The photos of a fact (inspection, round or rectification) as the office sees them:
+    /// each one's state (`pending` until its bytes arrive, then `stored`) and verification,
+    /// and how many are still pending. The same JSON as `GET /api/v1/admin/facts/{id}/evidence`.
+    pub fn evidence(&self, fact_id: &str) -> Result<Option<serde_json::Value>, StorageError> {
+        let township = self.id.to_string();
+        let fact_id = fact_id.to_owned();
+        self.db.tx(|tx| {
+            crate::core::photos::evidence(tx, &township, &fact_id)?
+                .map(serde_json::to_value)
+                .transpose()
+                .map_err(StorageError::from)
+        })
+    }
+
     /// A household as the server holds it.
     pub fn household(&self, id: &str) -> Result<Option<serde_json::Value>, StorageError> {
         self.db

@@ -18,8 +18,8 @@ use cunjie_domain::geo::GeoPolicy;
 use cunjie_domain::scoring::{
     Scheme, SchemeKind, VillageMonth, score_inspection, score_village_month,
 };
-use cunjie_e2e::sim::{new_inspection, take_photo};
-use cunjie_server::{AppState, demo};
+use cunjie_e2e::sim::{new_inspection, photo_context, take_photo};
+use cunjie_server::{AppState, Blobs, demo};
 use cunjie_store::{Store, StoreOptions};
 use cunjie_sync::{HttpTransport, SyncEngine};
 
@@ -87,10 +87,11 @@ async fn main() -> Result<()> {
         .with_context(|| format!("listening on {}", args.listen))?;
     let url = format!("http://{}", listener.local_addr()?);
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let state = AppState {
-        db: server.db.clone(),
-        clock: Arc::new(SystemClock),
-    };
+    let state = AppState::new(
+        server.db.clone(),
+        Arc::new(SystemClock),
+        Blobs::local(&dir.join("server")).context("the server's photo folders")?,
+    );
     let serving = tokio::spawn(cunjie_server::serve(listener, state, async {
         let _ = stopped.await;
     }));
@@ -115,6 +116,9 @@ async fn main() -> Result<()> {
         },
     )
     .context("opening the phone database")?;
+    let mut store = store;
+    // The phone's signing key, made before enrollment registers its public half.
+    cunjie_device::device_key(&mut store).map_err(|e| anyhow::anyhow!("{}", e.message_zh()))?;
     let engine = SyncEngine::new(Arc::new(Mutex::new(store)), HttpTransport::new(&url)?)?;
     let enrolled = engine
         .enroll(&url, code, "演示手机")
@@ -140,13 +144,14 @@ async fn main() -> Result<()> {
 
     // Offline: a household inspection and the township re-check, with real photos.
     let policy = GeoPolicy::default();
-    let photos_dir = dir.join("phone").join("photos");
     let mut photo_seed = 0;
-    let mut photo = |store: &mut Store| -> Result<PhotoHash> {
+    let inspector_name = format!("检查员 {}", d.inspector(0).name);
+    let mut photo = |store: &mut Store, subject: Subject, at, place: &str| -> Result<PhotoHash> {
         photo_seed += 1;
-        Ok(take_photo(store, &photos_dir, photo_seed)
-            .context("saving a photo")?
-            .hash)
+        let ctx = photo_context(subject, at, place, &inspector_name);
+        take_photo(store, photo_seed, &ctx)
+            .map_err(|e| anyhow::anyhow!("{} ({}): {e}", e.message_zh(), e.code()))
+            .context("taking a photo")
     };
     let inspector = d.inspector(0).id;
     let (insp, vinsp, hh_template, household) = {
@@ -175,8 +180,12 @@ async fn main() -> Result<()> {
         for item in &hh_template.items {
             insp.answer(ItemResult::pass(&item.item_code));
         }
-        let p1 = photo(&mut store)?;
-        let p2 = photo(&mut store)?;
+        let place = format!(
+            "{} · {} {}",
+            village.name, household.door_plate, household.head_name
+        );
+        let p1 = photo(&mut store, insp.subject, household.location, &place)?;
+        let p2 = photo(&mut store, insp.subject, household.location, &place)?;
         insp.answer(ItemResult {
             note: Some("房前塑料袋、农膜散落".into()),
             ..ItemResult::fail("HH_WHITE_LITTER", 1, vec![p1])
@@ -206,8 +215,8 @@ async fn main() -> Result<()> {
         for item in &recheck.items {
             vinsp.answer(ItemResult::pass(&item.item_code));
         }
-        let p3 = photo(&mut store)?;
-        let p4 = photo(&mut store)?;
+        let p3 = photo(&mut store, vinsp.subject, village.centroid, &village.name)?;
+        let p4 = photo(&mut store, vinsp.subject, village.centroid, &village.name)?;
         vinsp.answer(ItemResult::fail("ROAD_PATROL_LAPSE", 2, vec![p3]));
         vinsp.answer(ItemResult::fail("POOL_OVERFLOW", 1, vec![p4]));
         store.save_inspection_draft(&vinsp)?;
@@ -258,6 +267,44 @@ async fn main() -> Result<()> {
         "同步 synced: {} 条记录被服务器确认 settled by the server, {} 被退回 sent back",
         report.settled, report.rejected
     );
+    println!(
+        "照片 photos: 先传记录后传照片 records first, then {} 张照片续传上传 uploaded by tus ({} 字节 bytes, {} 张服务器已有 already held)",
+        report.photos_uploaded, report.photo_bytes_sent, report.photos_deduplicated
+    );
+    for (label, id) in [
+        ("农户检查", insp.id.to_string()),
+        ("村复查", vinsp.id.to_string()),
+    ] {
+        let evidence = server
+            .office
+            .evidence(&id)?
+            .context("the synced inspection is on the server")?;
+        println!(
+            "  {label} evidence: {} 张待传 photos pending",
+            evidence["photos_pending"]
+        );
+        for p in evidence["photos"].as_array().into_iter().flatten() {
+            let v = &p["verification"];
+            println!(
+                "    {}… {} · 哈希 hash {} · 签名 signature {} · 时间 time {} · 位置 place {} ({} m)",
+                p["sha256"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .get(..12)
+                    .unwrap_or_default(),
+                p["state"].as_str().unwrap_or_default(),
+                if v["hash_ok"] == true { "✓" } else { "✗" },
+                if v["signature_ok"] == true {
+                    "✓"
+                } else {
+                    "✗"
+                },
+                v["time_check"].as_str().unwrap_or("-"),
+                v["place_check"].as_str().unwrap_or("-"),
+                v["distance_m"],
+            );
+        }
+    }
     for h in engine
         .store()
         .lock()
@@ -324,7 +371,6 @@ async fn main() -> Result<()> {
         "  扣款合计 deductions: ¥{} · 奖励 rewards: ¥{} · 净额 net: ¥{}",
         result.deductions, result.rewards, result.net
     );
-    let _ = (insp.id, vinsp.id);
 
     if args.serve {
         let (who, _, code) = &server.codes[1];

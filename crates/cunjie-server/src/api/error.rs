@@ -77,6 +77,9 @@ impl From<AuthError> for ApiError {
                 codes::ENROLLMENT_INVALID,
                 e.to_string(),
             ),
+            AuthError::BadPublicKey => {
+                Self::new(StatusCode::BAD_REQUEST, codes::BAD_REQUEST, e.to_string())
+            }
             AuthError::Unauthorised | AuthError::BadLogin => {
                 Self::new(StatusCode::UNAUTHORIZED, codes::UNAUTHORISED, e.to_string())
             }

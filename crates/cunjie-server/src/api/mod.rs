@@ -3,6 +3,8 @@
 mod error;
 mod openapi;
 mod routes;
+mod uploads;
 
 pub use error::ApiError;
 pub(crate) use routes::router;
+pub use uploads::{SweepReport, sweep_uploads};

@@ -58,7 +58,7 @@ fn query<T: DeserializeOwned>(q: Result<Query<T>, QueryRejection>) -> Result<T, 
 }
 
 /// Runs one storage transaction on a blocking thread.
-async fn run<R, F>(state: &AppState, f: F) -> Result<R, ApiError>
+pub(super) async fn run<R, F>(state: &AppState, f: F) -> Result<R, ApiError>
 where
     R: Send + 'static,
     F: FnMut(&mut dyn Tx) -> Result<R, ApiError> + Send + 'static,
@@ -84,7 +84,7 @@ fn bearer(headers: &HeaderMap) -> Result<String, ApiError> {
         })
 }
 
-async fn device(state: &AppState, headers: &HeaderMap) -> Result<DeviceCtx, ApiError> {
+pub(super) async fn device(state: &AppState, headers: &HeaderMap) -> Result<DeviceCtx, ApiError> {
     let token = bearer(headers)?;
     let now = state.clock.now();
     run(state, move |tx| Ok(auth::device_by_token(tx, &token, now)?)).await
@@ -201,7 +201,7 @@ struct EnrollmentCode {
     code: String,
 }
 
-async fn staff(
+pub(super) async fn staff(
     state: &AppState,
     headers: &HeaderMap,
 ) -> Result<cunjie_domain::ids::TownshipId, ApiError> {
@@ -309,6 +309,7 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/api/v1/admin/login", post(login))
         .route("/api/v1/admin/enrollments", post(create_enrollment))
         .route("/api/v1/admin/devices/{id}/revoke", post(revoke_device))
+        .merge(super::uploads::routes())
         .fallback(not_found)
         .layer(SetResponseHeaderLayer::overriding(
             header::X_CONTENT_TYPE_OPTIONS,

@@ -13,7 +13,7 @@ use cunjie_domain::clock::SystemClock;
 use cunjie_domain::ids::{DeviceId, IdGen, PersonId};
 use cunjie_domain::person::Role;
 use cunjie_domain::place;
-use cunjie_server::{AppState, Db, Township, demo};
+use cunjie_server::{AppState, Blobs, Db, Township, demo};
 
 #[derive(Parser)]
 #[command(name = "cunjie-server", version, about = "村洁 Cunjie township server")]
@@ -34,13 +34,27 @@ struct Storage {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Serve the API.
+    /// Serve the API. Expired photo uploads are swept at start and every hour.
     Serve {
         /// Address to listen on, e.g. 0.0.0.0:8080.
         #[arg(long, default_value = "127.0.0.1:8080")]
         listen: String,
         #[command(flatten)]
         storage: Storage,
+        /// Where finished photos go: unset for <data-dir>/blobs/, file:///absolute/folder, or
+        /// s3://bucket/prefix (a server built with `--features s3`; credentials, region and
+        /// endpoint from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION, AWS_ENDPOINT …).
+        /// Partial uploads always stay in <data-dir>/uploads/.
+        #[arg(long, env = "CUNJIE_BLOB_STORE")]
+        blob_store: Option<String>,
+    },
+    /// Remove photo uploads left unfinished for 7 days, and partial files nothing owns.
+    Gc {
+        #[command(flatten)]
+        storage: Storage,
+        /// As for `serve`.
+        #[arg(long, env = "CUNJIE_BLOB_STORE")]
+        blob_store: Option<String>,
     },
     /// Create a township and its first administrator.
     Init {
@@ -158,20 +172,28 @@ fn print_code(label: &str, code: &str) {
     }
 }
 
-async fn run_server(listen: &str, db: Db) -> Result<()> {
+fn blobs(data_dir: &Path, spec: Option<&str>) -> Result<Blobs> {
+    Blobs::open(spec, data_dir).context("opening the blob store")
+}
+
+async fn run_server(listen: &str, db: Db, blobs: Blobs) -> Result<()> {
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("listening on {listen}"))?;
     println!("村洁 Cunjie server on http://{}", listener.local_addr()?);
-    let state = AppState {
-        db,
-        clock: Arc::new(SystemClock),
-    };
-    cunjie_server::serve(listener, state, async {
+    println!("photos: {}", blobs.describe());
+    let state = AppState::new(db, Arc::new(SystemClock), blobs);
+    let sweeper = tokio::spawn(cunjie_server::sweep_periodically(
+        state.clone(),
+        std::time::Duration::from_secs(3600),
+    ));
+    let served = cunjie_server::serve(listener, state, async {
         let _ = tokio::signal::ctrl_c().await;
     })
     .await
-    .context("serving")
+    .context("serving");
+    sweeper.abort();
+    served
 }
 
 #[tokio::main]
@@ -182,7 +204,29 @@ async fn main() -> Result<()> {
         )
         .init();
     match Cli::parse().command {
-        Command::Serve { listen, storage } => run_server(&listen, open(&storage)?).await,
+        Command::Serve {
+            listen,
+            storage,
+            blob_store,
+        } => {
+            let blobs = blobs(&storage.data_dir, blob_store.as_deref())?;
+            run_server(&listen, open(&storage)?, blobs).await
+        }
+        Command::Gc {
+            storage,
+            blob_store,
+        } => {
+            let blobs = blobs(&storage.data_dir, blob_store.as_deref())?;
+            let state = AppState::new(open(&storage)?, Arc::new(SystemClock), blobs);
+            let report = cunjie_server::sweep_uploads(&state)
+                .await
+                .map_err(|e| anyhow::anyhow!("{}", e.message))?;
+            println!(
+                "{} expired uploads removed, {} partial files deleted",
+                report.expired, report.files_removed
+            );
+            Ok(())
+        }
         Command::Init {
             storage,
             code,
@@ -293,7 +337,8 @@ async fn main() -> Result<()> {
             for (who, _, code) in &d.codes {
                 print_code(&format!("{who} enrollment code"), code);
             }
-            run_server(&listen, d.db).await
+            let blobs = blobs(&data_dir, None)?;
+            run_server(&listen, d.db, blobs).await
         }
     }
 }

@@ -46,6 +46,20 @@ pub enum AuthError {
     /// Password hashing failed.
     #[error("password hashing failed: {0}")]
     Hash(String),
+    /// The device's public key is not 32 bytes of standard base64.
+    #[error(
+        "the device public key must be an Ed25519 public key: 32 bytes in standard base64 (44 characters)"
+    )]
+    BadPublicKey,
+}
+
+/// Checks a device public key: standard base64 of exactly 32 bytes. Returns it as sent.
+pub(crate) fn check_public_key(key: &str) -> Result<String, AuthError> {
+    use base64::Engine;
+    match base64::engine::general_purpose::STANDARD.decode(key.trim()) {
+        Ok(bytes) if bytes.len() == 32 => Ok(key.trim().to_owned()),
+        _ => Err(AuthError::BadPublicKey),
+    }
 }
 
 /// Crockford base32 without I, L, O, U: easy to read aloud and type.
@@ -130,6 +144,11 @@ pub(crate) fn redeem(
     req: &EnrollRequest,
     now: DateTime<Utc>,
 ) -> Result<EnrollResponse, AuthError> {
+    let public_key = req
+        .public_key
+        .as_deref()
+        .map(check_public_key)
+        .transpose()?;
     let code = normalise_code(&req.code);
     let rows = tx.query(
         "SELECT township_id, person_id, role, expires_at, used_at, device_id FROM enrollment_code WHERE code_hash = $1",
@@ -149,8 +168,8 @@ pub(crate) fn redeem(
         }
         let token = random_hex(32);
         tx.exec(
-            "UPDATE device SET token_hash = $1 WHERE id = $2 AND revoked_at IS NULL",
-            vals![sha256_hex(&token), req.device_id.to_string()],
+            "UPDATE device SET token_hash = $1, public_key = COALESCE($2, public_key) WHERE id = $3 AND revoked_at IS NULL",
+            vals![sha256_hex(&token), public_key, req.device_id.to_string()],
         )?;
         return respond(
             tx,
@@ -175,8 +194,8 @@ pub(crate) fn redeem(
     let token = random_hex(32);
     let name: String = req.device_name.chars().take(100).collect();
     tx.exec(
-        "INSERT INTO device (id, township_id, person_id, role, name, token_hash, enrolled_at, last_seq) VALUES ($1, $2, $3, $4, $5, $6, $7, 0)",
-        vals![req.device_id.to_string(), &township, &person_id, role_str(role), name, sha256_hex(&token), ts(now)],
+        "INSERT INTO device (id, township_id, person_id, role, name, token_hash, enrolled_at, last_seq, public_key) VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $8)",
+        vals![req.device_id.to_string(), &township, &person_id, role_str(role), name, sha256_hex(&token), ts(now), public_key],
     )?;
     tx.exec(
         "UPDATE enrollment_code SET used_at = $1, device_id = $2 WHERE code_hash = $3",
@@ -244,6 +263,18 @@ pub(crate) fn device_by_token(
         vals![ts(now), ctx.id.to_string()],
     )?;
     Ok(ctx)
+}
+
+/// The public key a device registered at enrollment, if any.
+pub(crate) fn device_public_key(
+    tx: &mut dyn Tx,
+    device: DeviceId,
+) -> Result<Option<String>, StorageError> {
+    let rows = tx.query(
+        "SELECT public_key FROM device WHERE id = $1",
+        vals![device.to_string()],
+    )?;
+    Ok(rows.first().and_then(|r| opt_text(r, 0)))
 }
 
 /// Revokes a device; takes effect on its next request. Returns whether it existed.

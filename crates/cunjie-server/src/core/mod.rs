@@ -1,6 +1,7 @@
 //! The server's rules, written once against [`crate::store::Tx`] for every backend.
 
 pub(crate) mod auth;
+pub(crate) mod photos;
 pub(crate) mod pull;
 pub(crate) mod push;
 pub(crate) mod registry;

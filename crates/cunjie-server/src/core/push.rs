@@ -145,11 +145,12 @@ fn save_receipt(
 }
 
 /// A per-mutation rejection, in words for the person who made the record.
-struct Reject(&'static str, String);
+pub(crate) struct Reject(pub(crate) &'static str, pub(crate) String);
 
-type Applied = Result<u64, Reject>;
+/// A mutation's effect: the server version it produced, or why it was rejected.
+pub(crate) type Applied = Result<u64, Reject>;
 
-fn reject(code: &'static str, reason: impl Into<String>) -> Applied {
+pub(crate) fn reject(code: &'static str, reason: impl Into<String>) -> Applied {
     Err(Reject(code, reason.into()))
 }
 
@@ -196,6 +197,10 @@ fn apply(
             Op::UpdateFields { entity, id, fields } => {
                 update_fields(tx, dev, *entity, *id, fields, m.base_version, &clamped, now)?
             }
+            Op::AttestPhoto {
+                attestation,
+                signature,
+            } => super::photos::attest(tx, dev, attestation, signature, now)?,
         }
     };
     Ok(match outcome {
@@ -207,7 +212,7 @@ fn apply(
     })
 }
 
-fn assigned_village(
+pub(crate) fn assigned_village(
     tx: &mut dyn Tx,
     person: PersonId,
     village: VillageId,
@@ -217,7 +222,7 @@ fn assigned_village(
     Ok(covered_at(&a, at).0.contains(&village))
 }
 
-fn assigned_zone(
+pub(crate) fn assigned_zone(
     tx: &mut dyn Tx,
     person: PersonId,
     zone: ZoneId,

@@ -29,7 +29,10 @@ use postgres::{Client, Config, NoTls, Statement};
 use super::{Backend, Dialect, StorageError, Tx, Value};
 
 /// Migrations, applied in order; version `n` is the `n`-th entry (from 1).
-const MIGRATIONS: &[&str] = &[include_str!("../../migrations/postgres/0001_initial.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../../migrations/postgres/0001_initial.sql"),
+    include_str!("../../migrations/postgres/0002_photos.sql"),
+];
 
 /// Key of the advisory lock that serialises concurrent migrators ("cunjie" in ASCII).
 const MIGRATION_LOCK: i64 = 0x6375_6e6a_6965;

@@ -9,9 +9,10 @@ use rusqlite_migration::{M, Migrations};
 
 use super::{Backend, Dialect, StorageError, Tx, Value};
 
-const MIGRATIONS: &[M<'static>] = &[M::up(include_str!(
-    "../../migrations/sqlite/0001_initial.sql"
-))];
+const MIGRATIONS: &[M<'static>] = &[
+    M::up(include_str!("../../migrations/sqlite/0001_initial.sql")),
+    M::up(include_str!("../../migrations/sqlite/0002_photos.sql")),
+];
 
 /// The SQLite backend.
 #[derive(Debug)]

@@ -40,9 +40,33 @@ async fn openapi_document_lists_every_route_and_resolves_every_ref() {
         "/api/v1/admin/login",
         "/api/v1/admin/enrollments",
         "/api/v1/admin/devices/{id}/revoke",
+        "/api/v1/uploads",
+        "/api/v1/uploads/{id}",
+        "/api/v1/blobs/{sha256}",
+        "/api/v1/admin/blobs/{sha256}",
+        "/api/v1/admin/facts/{id}/evidence",
     ] {
         assert!(doc["paths"][path].is_object(), "documents {path}");
     }
+    for (path, method) in [
+        ("/api/v1/uploads", "options"),
+        ("/api/v1/uploads", "post"),
+        ("/api/v1/uploads/{id}", "head"),
+        ("/api/v1/uploads/{id}", "patch"),
+        ("/api/v1/uploads/{id}", "delete"),
+        ("/api/v1/blobs/{sha256}", "head"),
+    ] {
+        assert!(
+            doc["paths"][path][method].is_object(),
+            "documents {method} {path}"
+        );
+    }
+    let patch = &doc["paths"]["/api/v1/uploads/{id}"]["patch"];
+    assert!(
+        patch["responses"]["460"].is_object()
+            && patch["requestBody"]["content"]["application/offset+octet-stream"].is_object(),
+        "the PATCH documents its body type and the checksum mismatch: {patch}"
+    );
     let mut all = Vec::new();
     refs(&doc, &mut all);
     assert!(

@@ -15,13 +15,22 @@ use cunjie_server::Db;
 use serde_json::json;
 
 use crate::harness::{Harness, Phone};
+pub(crate) use crate::photos::{
+    a_broken_connection_keeps_or_discards_its_bytes,
+    a_partial_file_longer_than_its_offset_is_cut_back, a_photo_over_8_mib_goes_in_one_patch,
+    a_photo_uploads_in_checksummed_chunks_over_http, a_stalled_request_does_not_block_the_next_one,
+    a_tampered_file_is_discarded_and_nothing_stored, expired_uploads_are_gone_and_swept,
+    photo_attestations_apply_once_and_bad_ones_are_rejected,
+    photos_are_verified_against_exif_time_and_the_subjects_place,
+    uploads_need_an_attestation_from_this_device,
+};
 
 fn photo(n: u8) -> PhotoHash {
     format!("{n:02x}").repeat(32).parse().expect("hex")
 }
 
 /// A submitted household inspection of household `n` of village 0, captured at `at`.
-fn inspection(h: &Harness, phone: &Phone, n: usize, at: DateTime<Utc>) -> Inspection {
+pub(crate) fn inspection(h: &Harness, phone: &Phone, n: usize, at: DateTime<Utc>) -> Inspection {
     let t = presets::household_sanbao();
     let hh = &h.demo.households[n];
     let subject = Subject {
@@ -692,6 +701,16 @@ macro_rules! scenarios {
             household_edits_merge_per_field_and_keep_conflicts,
             inspection_ids_are_not_reusable,
             imports_check_every_row_and_update_on_reimport,
+            photo_attestations_apply_once_and_bad_ones_are_rejected,
+            uploads_need_an_attestation_from_this_device,
+            a_photo_uploads_in_checksummed_chunks_over_http,
+            a_tampered_file_is_discarded_and_nothing_stored,
+            expired_uploads_are_gone_and_swept,
+            photos_are_verified_against_exif_time_and_the_subjects_place,
+            a_broken_connection_keeps_or_discards_its_bytes,
+            a_stalled_request_does_not_block_the_next_one,
+            a_partial_file_longer_than_its_offset_is_cut_back,
+            a_photo_over_8_mib_goes_in_one_patch,
         );
     };
 }

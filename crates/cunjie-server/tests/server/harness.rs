@@ -11,21 +11,40 @@ use cunjie_domain::clock::{Clock, FakeClock};
 use cunjie_domain::hlc::HlcClock;
 use cunjie_domain::ids::{DeviceId, IdGen, MutationId, PersonId};
 use cunjie_domain::person::Role;
+use cunjie_media::DeviceKey;
 use cunjie_protocol::SCHEMA_VERSION;
 use cunjie_protocol::v1::{EnrollRequest, EnrollResponse, Mutation, Op, PushRequest};
 use cunjie_server::demo::{DemoTownship, demo_township};
-use cunjie_server::{AppState, Db, Township, app};
+use cunjie_server::{AppState, Blobs, Db, Township, app};
 use http_body_util::BodyExt;
 use serde_json::Value;
 use tower::ServiceExt;
 
-/// A server on `db` with the demo township.
+/// A server on `db` with the demo township, photos in a temp dir.
 pub(crate) struct Harness {
     pub(crate) router: Router,
     pub(crate) clock: Arc<FakeClock>,
     pub(crate) office: Township,
     pub(crate) demo: DemoTownship,
+    pub(crate) state: AppState,
     ids: IdGen<Arc<FakeClock>>,
+    keys: std::sync::atomic::AtomicU8,
+    _blob_dir: tempfile::TempDir,
+}
+
+/// The same app served over real HTTP on 127.0.0.1:0 until dropped.
+pub(crate) struct Served {
+    pub(crate) url: String,
+    pub(crate) addr: std::net::SocketAddr,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
 }
 
 /// A phone as the server sees it: its id, token, HLC and next seq.
@@ -33,12 +52,21 @@ pub(crate) struct Phone {
     pub(crate) id: DeviceId,
     pub(crate) token: String,
     pub(crate) person: PersonId,
+    /// The device's signing key (its public half was registered at enrollment).
+    pub(crate) key: DeviceKey,
     hlc: HlcClock,
     pub(crate) next_seq: u64,
 }
 
 impl Harness {
     pub(crate) fn new(db: Db) -> Self {
+        let blob_dir = tempfile::tempdir().expect("blob dir");
+        let blobs = Blobs::local(blob_dir.path()).expect("blob folders");
+        Self::with_blobs(db, blobs, blob_dir)
+    }
+
+    /// A server on `db` keeping photos in `blobs` (`dir` is kept as long as the harness).
+    pub(crate) fn with_blobs(db: Db, blobs: Blobs, dir: tempfile::TempDir) -> Self {
         let clock = Arc::new(FakeClock::at(2026, 11, 17, 9, 0, 0));
         let demo = demo_township(2, 2, 12);
         let office = Township::init(
@@ -50,17 +78,36 @@ impl Harness {
         )
         .expect("township created");
         demo.seed(&office).expect("demo seeded");
-        let router = app(AppState {
-            db,
-            clock: clock.clone(),
-        });
+        let blob_dir = dir;
+        let state = AppState::new(db, clock.clone(), blobs);
+        let router = app(state.clone());
         let ids = IdGen::seeded(clock.clone(), 7);
         Self {
             router,
             clock,
             office,
             demo,
+            state,
             ids,
+            keys: std::sync::atomic::AtomicU8::new(1),
+            _blob_dir: blob_dir,
+        }
+    }
+
+    /// Serves the app over real HTTP on 127.0.0.1:0 (on the test's runtime).
+    pub(crate) async fn serve(&self) -> Served {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind 127.0.0.1:0");
+        let addr = listener.local_addr().expect("addr");
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(cunjie_server::serve(listener, self.state.clone(), async {
+            let _ = stopped.await;
+        }));
+        Served {
+            url: format!("http://{addr}"),
+            addr,
+            stop: Some(stop),
         }
     }
 
@@ -108,8 +155,21 @@ impl Harness {
         (status, json)
     }
 
-    /// Enrolls a phone for a person in a role.
+    /// Enrolls a phone for a person in a role, registering a fresh device key.
     pub(crate) async fn enroll(&self, person: PersonId, role: Role) -> Phone {
+        let seed = self.keys.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let key = DeviceKey::from_seed([seed; 32]);
+        self.enroll_with(person, role, key, true).await
+    }
+
+    /// Enrolls a phone; `register_key: false` is a phone that predates signed photos.
+    pub(crate) async fn enroll_with(
+        &self,
+        person: PersonId,
+        role: Role,
+        key: DeviceKey,
+        register_key: bool,
+    ) -> Phone {
         let code = self
             .office
             .enrollment_code(person, role, 7)
@@ -119,6 +179,7 @@ impl Harness {
             code,
             device_id: id,
             device_name: "红米 Note 12".into(),
+            public_key: register_key.then(|| key.public_key_b64()),
         };
         let (status, body) = self
             .call(
@@ -134,6 +195,7 @@ impl Harness {
             id,
             token: resp.token,
             person,
+            key,
             hlc: HlcClock::new(id),
             next_seq: 1,
         }

@@ -6,4 +6,8 @@ mod conformance;
 mod harness;
 mod pg;
 mod pg_launcher;
+mod photos;
+#[cfg(feature = "s3")]
+mod s3;
 mod sqlite;
+mod tus_client;
