@@ -1,0 +1,259 @@
+import { useEffect, useRef, useState } from 'preact/hooks';
+import { useApp } from '../lib/app';
+import { relativeTime } from '../lib/badge';
+import { language, t } from '../lib/i18n';
+import { ipc, locateNow, type HouseholdItem, type Position, type RoundView, type ZoneItem } from '../lib/ipc';
+import type { PositionSource } from '../lib/position';
+
+export function Home() {
+  const app = useApp();
+  const role = app.status.role;
+  return (
+    <div class="screen">
+      <h1 data-testid="home-title">
+        {t('home.hello', { name: app.status.personName ?? '' })}
+        <small class="role">{role ? t(role === 'CLEANER' ? 'role.CLEANER' : 'role.INSPECTOR') : ''}</small>
+      </h1>
+      {role === 'CLEANER' ? <CleanerHome /> : <InspectorHome />}
+    </div>
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Cleaner: rounds to resume, my zones.
+
+function CleanerHome() {
+  const app = useApp();
+  const [open, setOpen] = useState<RoundView[] | null>(null);
+  const [zones, setZones] = useState<ZoneItem[] | null>(null);
+  const [busy, setBusy] = useState<string | null>(null);
+
+  useEffect(() => {
+    ipc.openRounds().then(setOpen, app.showError);
+    ipc.myZones().then(setZones, app.showError);
+  }, []);
+
+  const start = async (zoneId: string, same: boolean) => {
+    setBusy(zoneId + (same ? '-same' : ''));
+    try {
+      const view = await ipc.startRound(zoneId, same);
+      app.navigate({ name: 'round', roundId: view.id, view });
+    } catch (e) {
+      app.showError(e);
+    } finally {
+      setBusy(null);
+    }
+  };
+
+  return (
+    <>
+      {open && open.length > 0 && (
+        <section class="card card-warn" data-testid="rounds-open">
+          <h2>{t('round.resumeTitle')}</h2>
+          {open.map((r) => (
+            <div class="row" key={r.id}>
+              <div class="grow">
+                <strong>{r.zoneName}</strong>
+                <div class="muted">{t('round.startedAt', { when: relativeTime(r.startedAt, app.now, language()) })}</div>
+              </div>
+              <button
+                type="button"
+                class="btn btn-primary"
+                data-testid={'round-resume-' + r.id}
+                onClick={() => app.navigate({ name: 'round', roundId: r.id, view: r })}
+              >
+                {t('round.resume')}
+              </button>
+            </div>
+          ))}
+        </section>
+      )}
+      <h2>{t('zones.title')}</h2>
+      {zones == null ? (
+        <p class="muted">{t('common.loading')}</p>
+      ) : zones.length === 0 ? (
+        <p class="muted" data-testid="zones-none">
+          {t('zones.none')}
+        </p>
+      ) : (
+        zones.map((z) => (
+          <section class="card" key={z.id} data-testid={'zone-' + z.id}>
+            <h3>{z.name}</h3>
+            <p class="muted">{t('zones.checkpoints', { n: z.checkpoints.length })}</p>
+            <div class="two">
+              <button
+                type="button"
+                class="btn btn-primary"
+                data-testid={'zone-' + z.id + '-start'}
+                disabled={busy !== null}
+                onClick={() => start(z.id, false)}
+              >
+                {t('round.start')}
+              </button>
+              <button
+                type="button"
+                class="btn"
+                data-testid={'zone-' + z.id + '-same'}
+                disabled={busy !== null}
+                onClick={() => start(z.id, true)}
+              >
+                {t('round.same')}
+              </button>
+            </div>
+          </section>
+        ))
+      )}
+    </>
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Inspector: households of my villages, door-plate scan.
+
+const LIMIT = 100;
+
+function distance(m: number): string {
+  return m < 1000 ? t('common.meters', { n: Math.round(m) }) : t('common.km', { n: (m / 1000).toFixed(1) });
+}
+
+function InspectorHome() {
+  const app = useApp();
+  const [query, setQuery] = useState('');
+  const [list, setList] = useState<HouseholdItem[] | null>(null);
+  const [pos, setPos] = useState<{ position: Position | null; source: PositionSource } | null>(null);
+  const [near, setNear] = useState(true);
+  const [group, setGroup] = useState<string | null>(null);
+  const [plate, setPlate] = useState('');
+  const [opening, setOpening] = useState(false);
+  const seq = useRef(0);
+
+  useEffect(() => {
+    locateNow(app.settings).then(setPos);
+  }, []);
+
+  useEffect(() => {
+    const my = ++seq.current;
+    const timer = setTimeout(
+      () => {
+        const q = query.trim() || null;
+        const at = near && pos?.position ? pos.position : null;
+        ipc.households(q, at, LIMIT).then((l) => {
+          if (seq.current === my) setList(l);
+        }, app.showError);
+      },
+      query ? 250 : 0,
+    );
+    return () => clearTimeout(timer);
+  }, [query, near, pos]);
+
+  const openHousehold = (h: HouseholdItem) => app.navigate({ name: 'inspection', householdId: h.id });
+
+  const openPlate = async (e?: Event) => {
+    e?.preventDefault();
+    if (!plate.trim()) return;
+    setOpening(true);
+    try {
+      const h = await ipc.householdByPlate(plate.trim());
+      setPlate('');
+      openHousehold(h);
+    } catch (err) {
+      app.showError(err);
+    } finally {
+      setOpening(false);
+    }
+  };
+
+  const groups = list ? Array.from(new Set(list.map((h) => h.groupName).filter(Boolean))).sort() : [];
+  const shown = list && group ? list.filter((h) => h.groupName === group) : list;
+
+  return (
+    <>
+
+      <input
+        type="search"
+        class="search"
+        data-testid="household-search"
+        value={query}
+        placeholder={t('households.search')}
+        onInput={(e) => setQuery((e.currentTarget as HTMLInputElement).value)}
+      />
+      <div class="chips">
+        {pos?.position ? (
+          <button
+            type="button"
+            class={'chip' + (near ? ' on' : '')}
+            aria-pressed={near}
+            data-testid="household-near"
+            onClick={() => setNear(!near)}
+          >
+            {near ? t('households.near') : t('households.nearOff')}
+            {pos.source === 'fixed' ? ' · ' + t('settings.fixed') : ''}
+          </button>
+        ) : (
+          pos && <span class="muted">{t('households.noFix')}</span>
+        )}
+      </div>
+      {groups.length > 1 && (
+        <div class="chips" data-testid="group-filter">
+          <button type="button" class={'chip' + (group == null ? ' on' : '')} onClick={() => setGroup(null)}>
+            {t('households.allGroups')}
+          </button>
+          {groups.map((g) => (
+            <button
+              type="button"
+              key={g}
+              class={'chip' + (group === g ? ' on' : '')}
+              data-testid={'group-' + g}
+              onClick={() => setGroup(group === g ? null : g)}
+            >
+              {g}
+            </button>
+          ))}
+        </div>
+      )}
+      {shown == null ? (
+        <p class="muted">{t('common.loading')}</p>
+      ) : shown.length === 0 ? (
+        <p class="muted" data-testid="households-none">
+          {t('households.none')}
+        </p>
+      ) : (
+        <ul class="list" data-testid="households">
+          {shown.map((h) => (
+            <li key={h.id}>
+              <button type="button" class="list-btn" data-testid={'household-' + h.id} onClick={() => openHousehold(h)}>
+                <span class="grow">
+                  <strong class="plate">{h.doorPlate}</strong> {h.headName}
+                  <span class="muted block">
+                    {h.villageName} · {h.groupName}
+                    {h.distanceM != null ? ' · ' + distance(h.distanceM) : ''}
+                  </span>
+                </span>
+                {h.inspectedThisMonth && (
+                  <span class="tag tag-ok" data-testid={'household-' + h.id + '-inspected'}>
+                    {t('households.inspected')}
+                  </span>
+                )}
+              </button>
+            </li>
+          ))}
+        </ul>
+      )}
+      <form class="actionbar platebar" onSubmit={openPlate} noValidate>
+        <input
+          type="text"
+          data-testid="plate-text"
+          value={plate}
+          placeholder={t('plate.hint')}
+          aria-label={t('plate.title')}
+          autocapitalize="off"
+          spellcheck={false}
+          onInput={(e) => setPlate((e.currentTarget as HTMLInputElement).value)}
+        />
+        <button type="submit" class="btn btn-primary" data-testid="plate-open" disabled={!plate.trim() || opening}>
+          {t('plate.open')}
+        </button>
+      </form>
+    </>
+  );
+}
