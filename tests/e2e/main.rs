@@ -1,6 +1,7 @@
 //! End-to-end scenarios across Cunjie's crates. One test binary; one module per scenario.
 
 mod demo;
+mod device;
 mod network;
 mod offline_week;
 mod photos;

@@ -1,10 +1,18 @@
-//! The phone as one API: what the app (and the simulated devices of the tests) can ask for,
-//! over the store, the photo pipeline and the sync engine.
+//! The phone as one API: everything the app's UI (through the Tauri shell) and the simulated
+//! devices of the tests can do, over the store, the photo pipeline and the sync engine.
 //!
-//! So far it holds the capture of evidence photos ([`capture_photo`]): camera bytes in, a
-//! watermarked, signed derivative kept durably with its attestation queued for the server.
-//! The rest of the phone's operations move here with the app (issue 5).
+//! [`Device`] opens the phone's data folder and offers typed operations: enrollment and sync,
+//! the inspector's households and checklists, the cleaner's zones, rounds and checkpoints,
+//! rectifications, history, settings, and evidence photos ([`capture_photo`]: camera bytes in,
+//! a watermarked, signed derivative kept durably with its attestation queued). Each write is
+//! saved at once; only enrollment and sync need the network. The values it returns
+//! ([`api`]) are what the UI receives as JSON.
 
+pub mod api;
+mod device;
+mod error;
 mod photo;
 
-pub use photo::{CaptureContext, DeviceError, capture_photo, device_key};
+pub use device::{Device, DeviceOptions, HOUSEHOLD_TEMPLATE};
+pub use error::DeviceError;
+pub use photo::{CaptureContext, capture_photo, device_key};

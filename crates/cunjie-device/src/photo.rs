@@ -3,8 +3,10 @@
 
 use chrono::FixedOffset;
 use cunjie_domain::fact::{GeoFix, PhotoAttestation, PhotoHash, Subject};
-use cunjie_media::{DeviceKey, Limits, MediaError, Policy, Watermark};
-use cunjie_store::{NewPhoto, Store, StoreError};
+use cunjie_media::{DeviceKey, Limits, Policy, Watermark};
+use cunjie_store::{NewPhoto, Store};
+
+use crate::DeviceError;
 
 /// China Standard Time, in which watermarks show the time.
 const CST_SECONDS: i32 = 8 * 3600;
@@ -20,39 +22,6 @@ pub struct CaptureContext {
     pub place: String,
     /// Who takes it, e.g. `检查员 王芳`.
     pub person: String,
-}
-
-/// Why a photo could not be kept. Nothing already saved is touched by a failed capture.
-#[derive(Debug, thiserror::Error)]
-pub enum DeviceError {
-    /// The camera's bytes could not be made into evidence (not a JPEG, truncated, too big …).
-    #[error(transparent)]
-    Media(#[from] MediaError),
-    /// The phone's store failed.
-    #[error(transparent)]
-    Store(#[from] StoreError),
-}
-
-impl DeviceError {
-    /// A stable code for the UI.
-    pub fn code(&self) -> &'static str {
-        match self {
-            Self::Media(e) => e.code(),
-            Self::Store(StoreError::PhotoFile(_)) => "photo_file",
-            Self::Store(_) => "store",
-        }
-    }
-
-    /// What happened, in Chinese, and what to do next.
-    pub fn message_zh(&self) -> &'static str {
-        match self {
-            Self::Media(e) => e.message_zh(),
-            Self::Store(StoreError::PhotoFile(_)) => {
-                "照片没能存到手机上（可能存储空间不足），请清理空间后重新拍照"
-            }
-            Self::Store(_) => "手机存储出错，请重启应用后再拍；已保存的记录不会丢失",
-        }
-    }
 }
 
 /// The phone's signing key, made (and kept in the store) the first time it is needed. It must

@@ -186,6 +186,28 @@ impl Store {
         Ok(())
     }
 
+    /// Signs this phone out: forgets the enrollment (server, token, person), only when nothing
+    /// is waiting to be sent (no outbox row, no photo unconfirmed); otherwise refuses with
+    /// [`StoreError::Unsynced`] and changes nothing. Synced rows stay until the next person's
+    /// enrollment pulls their own scopes.
+    pub fn sign_out(&mut self) -> Result<(), StoreError> {
+        let tx = self.conn.transaction()?;
+        let (records, photos): (i64, i64) = tx.query_row(
+            "SELECT (SELECT count(*) FROM outbox), (SELECT count(*) FROM photo WHERE state != 'done')",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        if records > 0 || photos > 0 {
+            return Err(StoreError::Unsynced {
+                records: records as u64,
+                photos: photos as u64,
+            });
+        }
+        tx.execute("DELETE FROM enrollment", [])?;
+        tx.commit()?;
+        Ok(())
+    }
+
     /// Forgets a scope the device may no longer see, in one transaction: its households,
     /// registry records, templates, pulled facts, rectifications with no step waiting in the
     /// outbox, and its cursor. Never the outbox, drafts, photos or the device's own facts.

@@ -54,6 +54,16 @@ pub enum StoreError {
     /// A photo file could not be written or read.
     #[error("a photo file could not be written or read: {0}; free some space and try again")]
     PhotoFile(#[from] std::io::Error),
+    /// Signing out refused: records or photos have not reached the server yet.
+    #[error(
+        "{records} record(s) and {photos} photo(s) have not reached the server yet; sync first, then sign out"
+    )]
+    Unsynced {
+        /// Records waiting.
+        records: u64,
+        /// Photos waiting.
+        photos: u64,
+    },
     /// A field that cannot be edited on the phone.
     #[error("field '{0}' cannot be changed on the phone; ask the township office")]
     FieldNotEditable(String),

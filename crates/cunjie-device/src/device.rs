@@ -1,0 +1,1199 @@
+//! [`Device`]: the phone as one typed API over its store, the photo pipeline and the sync
+//! engine. Every operation the UI offers is one method here; each write is saved at once (a
+//! tap is never lost), and everything works without a network except [`Device::enroll`] and
+//! [`Device::sync_now`].
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as B64;
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use cunjie_domain::catalog::{Catalog, SubjectKind};
+use cunjie_domain::clock::Clock;
+use cunjie_domain::fact::{
+    CheckpointState, CheckpointVisit, CleanerRound, FactStatus, GeoFix, Inspection, ItemResult,
+    Outcome, PhotoHash, ProblemReport, RectificationOrder, RectificationState, Subject, TracePoint,
+};
+use cunjie_domain::geo::{GeoPolicy, coverage};
+use cunjie_domain::ids::{
+    FacilityId, HouseholdId, InspectionId, PersonId, RectificationId, RoundId, VillageId, ZoneId,
+};
+use cunjie_domain::person::Role;
+use cunjie_domain::place::{AdminVillage, Facility, GeoPoint, Household, VillageGroup, Zone};
+use cunjie_domain::scoring::score_inspection;
+use cunjie_domain::template::{CountUnit, Template};
+use cunjie_domain::validate::{Severity, validate_inspection};
+use cunjie_media::Policy;
+use cunjie_protocol::v1::EntityKind;
+use cunjie_store::{Enrollment, Store, StoreError, StoreOptions, SyncState};
+use cunjie_sync::{HttpTransport, SyncConfig, SyncEngine, SyncStatus};
+use uuid::Uuid;
+
+use crate::DeviceError;
+use crate::api::{
+    AppStatus, ChecklistItem, CheckpointView, DeductionView, HistoryItem, HouseholdItem,
+    InspectionView, IssueView, Position, ProblemKind, ProblemView, RectificationItem, RoleView,
+    RoundView, Settings, SyncBadge, ZoneItem,
+};
+use crate::photo::{CaptureContext, capture_photo, device_key};
+
+/// The household checklist an inspector fills in (门前三包, monthly).
+pub const HOUSEHOLD_TEMPLATE: &str = "HH_SANBAO_MONTHLY";
+/// The catalog sets a cleaner reports problems from (六无, village and town-seat lists).
+const PROBLEM_SETS: [&str; 2] = ["LIUWU_VILLAGE", "LIUWU_TOWN"];
+
+/// How to open a device.
+#[derive(Debug, Clone)]
+pub struct DeviceOptions {
+    /// Where time comes from.
+    pub clock: Arc<dyn Clock>,
+    /// Sync tuning (tests use a fast backoff).
+    pub sync: SyncConfig,
+}
+
+impl Default for DeviceOptions {
+    fn default() -> Self {
+        Self {
+            clock: Arc::new(cunjie_domain::clock::SystemClock),
+            sync: SyncConfig::default(),
+        }
+    }
+}
+
+/// The phone.
+#[derive(Debug)]
+pub struct Device {
+    dir: PathBuf,
+    store: Arc<Mutex<Store>>,
+    engine: Mutex<Option<Arc<SyncEngine<HttpTransport>>>>,
+    settings: Mutex<Settings>,
+    sync_config: SyncConfig,
+    geo: GeoPolicy,
+}
+
+fn rfc3339(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+fn fix_of(p: Option<Position>, at: DateTime<Utc>) -> Option<GeoFix> {
+    p.filter(|p| {
+        // The desktop geolocation plugin answers 0, 0 with accuracy 0: no fix.
+        !(p.lat == 0.0 && p.lon == 0.0)
+            && p.accuracy_m > 0.0
+            && p.lat.is_finite()
+            && p.lon.is_finite()
+    })
+    .map(|p| GeoFix {
+        point: GeoPoint::new(p.lat, p.lon),
+        accuracy_m: p.accuracy_m,
+        fix_time: Some(at),
+        mock: false,
+    })
+}
+
+fn parse_id(s: &str, what: &'static str) -> Result<Uuid, DeviceError> {
+    Uuid::parse_str(s.trim()).map_err(|_| DeviceError::NotFound(what))
+}
+
+fn outcome_str(o: Outcome) -> &'static str {
+    match o {
+        Outcome::Pass => "pass",
+        Outcome::Fail => "fail",
+        Outcome::NotApplicable => "not_applicable",
+    }
+}
+
+fn checkpoint_str(s: CheckpointState) -> &'static str {
+    match s {
+        CheckpointState::Cleared => "cleared",
+        CheckpointState::Overflowing => "overflowing",
+        CheckpointState::Damaged => "damaged",
+    }
+}
+
+fn code_of<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_value(v)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+fn hashes(p: &[PhotoHash]) -> Vec<String> {
+    p.iter().map(ToString::to_string).collect()
+}
+
+fn read_settings(dir: &Path) -> Settings {
+    std::fs::read(dir.join("settings.json"))
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_default()
+}
+
+fn write_settings(dir: &Path, s: &Settings) -> Result<(), DeviceError> {
+    let tmp = dir.join(".settings.json.tmp");
+    let bytes = serde_json::to_vec_pretty(s).map_err(|e| DeviceError::BadInput(e.to_string()))?;
+    let io = |e: std::io::Error| DeviceError::Store(StoreError::PhotoFile(e));
+    {
+        use std::io::Write;
+        let mut f = std::fs::File::create(&tmp).map_err(io)?;
+        f.write_all(&bytes).map_err(io)?;
+        f.sync_all().map_err(io)?;
+    }
+    std::fs::rename(&tmp, dir.join("settings.json")).map_err(io)?;
+    Ok(())
+}
+
+impl Device {
+    /// Opens the phone's data in `dir` (created if needed): the database, the photo folder
+    /// and the settings. Makes the device key if there is none, and sweeps photo files that a
+    /// crash left without a row.
+    pub fn open(dir: &Path, opts: DeviceOptions) -> Result<Self, DeviceError> {
+        std::fs::create_dir_all(dir).map_err(|e| DeviceError::Store(StoreError::PhotoFile(e)))?;
+        let mut store = Store::open(
+            &dir.join("cunjie.db"),
+            StoreOptions {
+                clock: opts.clock,
+                id_seed: None,
+            },
+        )?;
+        device_key(&mut store)?;
+        let sweep = store.sweep_photos()?;
+        if !sweep.dangling.is_empty() {
+            tracing::warn!(
+                dangling = sweep.dangling.len(),
+                "photo rows without their file"
+            );
+        }
+        let enrollment = store.enrollment()?;
+        let store = Arc::new(Mutex::new(store));
+        let device = Self {
+            dir: dir.to_path_buf(),
+            store,
+            engine: Mutex::new(None),
+            settings: Mutex::new(read_settings(dir)),
+            sync_config: opts.sync,
+            geo: GeoPolicy::default(),
+        };
+        if let Some(e) = enrollment {
+            device.connect(&e.server_url)?;
+        }
+        Ok(device)
+    }
+
+    fn connect(&self, url: &str) -> Result<Arc<SyncEngine<HttpTransport>>, DeviceError> {
+        let transport = HttpTransport::new(url)
+            .map_err(|e| DeviceError::Sync(cunjie_sync::SyncError::Transport(e)))?;
+        let engine = Arc::new(
+            SyncEngine::with_config(self.store.clone(), transport, self.sync_config)
+                .map_err(DeviceError::Sync)?,
+        );
+        *self.engine.lock().unwrap_or_else(PoisonError::into_inner) = Some(engine.clone());
+        Ok(engine)
+    }
+
+    fn engine(&self) -> Option<Arc<SyncEngine<HttpTransport>>> {
+        self.engine
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// The store, locked (for the e2e harness and the shell's tests).
+    pub fn store(&self) -> MutexGuard<'_, Store> {
+        self.store.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The data folder.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    fn enrollment(&self) -> Result<Enrollment, DeviceError> {
+        self.store().enrollment()?.ok_or(DeviceError::NotEnrolled)
+    }
+
+    fn settings(&self) -> Settings {
+        self.settings
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    fn policy(&self) -> Policy {
+        Policy {
+            long_edge: self.settings().photo_long_edge.clamp(640, 4096),
+            ..Policy::default()
+        }
+    }
+
+    fn person_label(&self, e: &Enrollment) -> String {
+        format!("{} {}", e.role.label_zh(), e.person_name)
+    }
+
+    // ----------------------------------------------------------------------------------------
+    // Status, enrollment, sync, settings
+
+    /// The badge, from the store and the engine.
+    pub fn badge(&self) -> Result<SyncBadge, DeviceError> {
+        let (counts, photos, needs) = {
+            let s = self.store();
+            (
+                s.pending_counts()?,
+                s.photo_totals()?,
+                s.enrollment()?.is_some_and(|e| e.needs_reenroll),
+            )
+        };
+        let st: SyncStatus = self
+            .engine()
+            .map(|e| e.current_status())
+            .unwrap_or_default();
+        Ok(SyncBadge {
+            pending_records: counts.records,
+            pending_photos: photos.pending,
+            photo_bytes_remaining: photos.bytes_remaining,
+            last_success: st.last_success.map(rfc3339).or(counts.last_ack),
+            last_error_zh: st.last_error_zh,
+            syncing: st.syncing,
+            needs_reenroll: needs || st.needs_reenroll,
+        })
+    }
+
+    /// Who and where the phone is, with the badge and settings.
+    pub fn status(&self) -> Result<AppStatus, DeviceError> {
+        let e = self.store().enrollment()?;
+        Ok(AppStatus {
+            enrolled: e.is_some(),
+            person_name: e.as_ref().map(|e| e.person_name.clone()),
+            role: e.as_ref().map(|e| match e.role {
+                Role::Cleaner | Role::Collector => RoleView::Cleaner,
+                _ => RoleView::Inspector,
+            }),
+            township_name: e.as_ref().map(|e| e.township_name.clone()),
+            server_url: e.as_ref().map(|e| e.server_url.clone()),
+            sync: self.badge()?,
+            settings: self.settings(),
+        })
+    }
+
+    /// Enrolls the phone with a one-time code, then pulls its registry once (if the link
+    /// allows; the phone works offline from then on).
+    pub async fn enroll(
+        &self,
+        server_url: &str,
+        code: &str,
+        device_name: &str,
+    ) -> Result<AppStatus, DeviceError> {
+        let url = server_url.trim();
+        if url.is_empty() || code.trim().is_empty() {
+            return Err(DeviceError::BadInput(
+                "请填写服务器地址和登记码 (server address and code are required)".into(),
+            ));
+        }
+        let engine = self.connect(url)?;
+        engine
+            .enroll(url, code, device_name)
+            .await
+            .map_err(DeviceError::Sync)?;
+        if let Err(e) = engine.sync_once().await {
+            tracing::warn!(error = %e, "first sync after enrollment did not finish");
+        }
+        self.status()
+    }
+
+    /// Syncs now: records, then the registry, then photos. A failed sync is not an error:
+    /// the badge says why, and everything stays on the phone.
+    pub async fn sync_now(&self) -> Result<SyncBadge, DeviceError> {
+        let engine = self.engine().ok_or(DeviceError::NotEnrolled)?;
+        if let Err(e) = engine.sync_once().await {
+            tracing::info!(error = %e, "sync did not finish");
+        }
+        self.badge()
+    }
+
+    /// Saves the settings.
+    pub fn save_settings(&self, s: Settings) -> Result<AppStatus, DeviceError> {
+        if !matches!(s.language.as_str(), "zh-CN" | "en") {
+            return Err(DeviceError::BadInput(format!(
+                "不支持的语言 {:?} (unsupported language)",
+                s.language
+            )));
+        }
+        if !(640..=4096).contains(&s.photo_long_edge) {
+            return Err(DeviceError::BadInput(
+                "照片尺寸应在 640 到 4096 像素之间 (photo size 640–4096 px)".into(),
+            ));
+        }
+        if let Some(p) = s.fixed_position
+            && !(GeoPoint::new(p.lat, p.lon).is_valid() && p.accuracy_m.is_finite())
+        {
+            return Err(DeviceError::BadInput(
+                "固定位置的经纬度不对 (invalid fixed position)".into(),
+            ));
+        }
+        write_settings(&self.dir, &s)?;
+        *self.settings.lock().unwrap_or_else(PoisonError::into_inner) = s;
+        self.status()
+    }
+
+    /// Signs out, only when everything has reached the server.
+    pub fn sign_out(&self) -> Result<AppStatus, DeviceError> {
+        self.store().sign_out()?;
+        *self.engine.lock().unwrap_or_else(PoisonError::into_inner) = None;
+        self.status()
+    }
+
+    // ----------------------------------------------------------------------------------------
+    // Inspector
+
+    fn household_item(
+        &self,
+        s: &Store,
+        h: &Household,
+        distance_m: Option<f64>,
+        inspected: &BTreeSet<String>,
+    ) -> HouseholdItem {
+        let village = s
+            .record::<AdminVillage>(EntityKind::Village, *h.village.as_uuid())
+            .map(|v| v.name)
+            .unwrap_or_default();
+        let group = s
+            .record::<VillageGroup>(EntityKind::Group, *h.group.as_uuid())
+            .map(|g| g.name)
+            .unwrap_or_default();
+        HouseholdItem {
+            id: h.id.to_string(),
+            door_plate: h.door_plate.clone(),
+            head_name: h.head_name.clone(),
+            village_name: village,
+            group_name: group,
+            distance_m: distance_m.map(|d| d.round()),
+            inspected_this_month: inspected.contains(&h.id.to_string()),
+        }
+    }
+
+    fn inspected_this_month(&self, s: &Store) -> Result<BTreeSet<String>, DeviceError> {
+        // The caller holds the store: its clock, not `self.now()` (which would lock it again).
+        let now = s.clock().now();
+        let month = (now.year(), now.month());
+        let mut out = BTreeSet::new();
+        for h in s.history(10_000)? {
+            if h.kind == "inspection"
+                && let Ok(t) = DateTime::parse_from_rfc3339(&h.submitted_at)
+                && (t.year(), t.month()) == month
+            {
+                out.insert(h.subject_id);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Households of my villages: matching `query` (name or door plate), nearest first when
+    /// there is a position, else in door-plate order.
+    pub fn households(
+        &self,
+        query: Option<&str>,
+        near: Option<Position>,
+        limit: u32,
+    ) -> Result<Vec<HouseholdItem>, DeviceError> {
+        let limit = limit.clamp(1, 500);
+        let s = self.store();
+        let inspected = self.inspected_this_month(&s)?;
+        let now = s.clock().now();
+        let fix = fix_of(near, now);
+        let mut rows: Vec<(Household, Option<f64>)> = match query.map(str::trim) {
+            Some(q) if !q.is_empty() => s
+                .search_households(q, limit)?
+                .into_iter()
+                .map(|r| (r.household, None))
+                .collect(),
+            _ => {
+                let mut all = Vec::new();
+                for v in s.records::<AdminVillage>(EntityKind::Village, None)? {
+                    all.extend(
+                        s.households_in(v.id, None, limit, 0)?
+                            .into_iter()
+                            .map(|r| (r.household, None)),
+                    );
+                }
+                all
+            }
+        };
+        if let Some(f) = fix {
+            for (h, d) in &mut rows {
+                *d = h
+                    .location
+                    .map(|p| cunjie_domain::geo::distance_m(f.point, p));
+            }
+            rows.sort_by(|a, b| a.1.unwrap_or(f64::MAX).total_cmp(&b.1.unwrap_or(f64::MAX)));
+        }
+        rows.truncate(limit as usize);
+        Ok(rows
+            .iter()
+            .map(|(h, d)| self.household_item(&s, h, *d, &inspected))
+            .collect())
+    }
+
+    /// The household a door-plate QR (or a typed plate number) names.
+    pub fn household_by_plate(&self, text: &str) -> Result<HouseholdItem, DeviceError> {
+        let t = text.trim();
+        let t = t
+            .rsplit_once("household=")
+            .map_or(t, |(_, id)| id)
+            .trim_start_matches("cunjie://household/");
+        let s = self.store();
+        let inspected = self.inspected_this_month(&s)?;
+        if let Ok(id) = Uuid::parse_str(t)
+            && let Ok(r) = s.household(HouseholdId::from_uuid(id))
+        {
+            return Ok(self.household_item(&s, &r.household, None, &inspected));
+        }
+        let found = s.search_households(t, 2)?;
+        match found
+            .iter()
+            .find(|r| r.household.door_plate == t)
+            .or(found.first())
+        {
+            Some(r) if !t.is_empty() => Ok(self.household_item(&s, &r.household, None, &inspected)),
+            _ => Err(DeviceError::NotFound("household")),
+        }
+    }
+
+    fn inspection_view(
+        &self,
+        s: &Store,
+        insp: &Inspection,
+        submitted: bool,
+    ) -> Result<InspectionView, DeviceError> {
+        let t = s.template(insp.template)?;
+        let catalog = Catalog::builtin();
+        let items = t
+            .items
+            .iter()
+            .map(|rule| {
+                let (label_zh, label_en) = catalog
+                    .item(&rule.item_code)
+                    .map(|(_, i)| (i.label_zh.clone(), i.label_en.clone()))
+                    .unwrap_or_else(|| (rule.item_code.clone(), rule.item_code.clone()));
+                let r = insp.result(&rule.item_code);
+                ChecklistItem {
+                    code: rule.item_code.clone(),
+                    label_zh,
+                    label_en,
+                    section: rule.section.clone(),
+                    deduction: rule.deduction.to_string(),
+                    outcome: r.map(|r| outcome_str(r.outcome).to_owned()),
+                    count: r.map_or(1, |r| r.count),
+                    per_unit: rule.count_unit != CountUnit::PerItem,
+                    na_allowed: rule.na_allowed,
+                    photo_on_fail: rule.photo_on_fail,
+                    note_on_fail: rule.note_on_fail,
+                    note: r.and_then(|r| r.note.clone()),
+                    photos: r.map(|r| hashes(&r.photos)).unwrap_or_default(),
+                }
+            })
+            .collect();
+        let score = score_inspection(&t, insp);
+        let deductions = score
+            .deductions
+            .iter()
+            .map(|d| DeductionView {
+                code: d.item_code.clone(),
+                label_zh: catalog
+                    .item(&d.item_code)
+                    .map_or_else(|| d.item_code.clone(), |(_, i)| i.label_zh.clone()),
+                units: d.count,
+                amount: d.amount.to_string(),
+            })
+            .collect();
+        let issues = if submitted {
+            vec![]
+        } else {
+            validate_inspection(insp, &t, &self.geo)
+                .into_iter()
+                .map(|i| IssueView {
+                    code: code_of(&i.code),
+                    item_code: i.item_code.clone(),
+                    message_zh: i.message_zh(),
+                    message_en: i.message_en(),
+                    blocking: i.severity == Severity::Blocking,
+                })
+                .collect()
+        };
+        Ok(InspectionView {
+            id: insp.id.to_string(),
+            subject_label: self.subject_label(s, insp.subject),
+            subject_id: insp.subject.id.to_string(),
+            template_name: t.name_zh.clone(),
+            items,
+            score: score.score.to_string(),
+            full: score.full.to_string(),
+            deductions,
+            issues,
+            submitted,
+        })
+    }
+
+    fn subject_label(&self, s: &Store, subject: Subject) -> String {
+        match subject.kind {
+            SubjectKind::Household => s
+                .household(HouseholdId::from_uuid(subject.id))
+                .map(|r| format!("{} {}", r.household.door_plate, r.household.head_name))
+                .unwrap_or_else(|_| subject.id.to_string()),
+            SubjectKind::Zone => s
+                .record::<Zone>(EntityKind::Zone, subject.id)
+                .map(|z| z.name)
+                .unwrap_or_else(|_| subject.id.to_string()),
+            SubjectKind::Facility => s
+                .record::<Facility>(EntityKind::Facility, subject.id)
+                .map(|f| format!("{} {}", f.kind.label_zh(), f.number))
+                .unwrap_or_else(|_| subject.id.to_string()),
+            SubjectKind::AdminVillage => s
+                .record::<AdminVillage>(EntityKind::Village, subject.id)
+                .map(|v| v.name)
+                .unwrap_or_else(|_| subject.id.to_string()),
+            _ => subject.id.to_string(),
+        }
+    }
+
+    fn draft(&self, s: &Store, id: &str) -> Result<Inspection, DeviceError> {
+        let id = InspectionId::from_uuid(parse_id(id, "inspection")?);
+        Ok(s.inspection_draft(id)?)
+    }
+
+    /// Starts (or resumes) the household's inspection with the checklist in force.
+    pub fn start_inspection(
+        &self,
+        household_id: &str,
+        position: Option<Position>,
+    ) -> Result<InspectionView, DeviceError> {
+        let e = self.enrollment()?;
+        let hh = HouseholdId::from_uuid(parse_id(household_id, "household")?);
+        let mut s = self.store();
+        let household = s.household(hh)?.household;
+        if let Some(open) = s
+            .inspection_drafts()?
+            .into_iter()
+            .find(|d| d.subject.id == *hh.as_uuid())
+        {
+            return self.inspection_view(&s, &open, false);
+        }
+        let t: Template = s.template_by_code(HOUSEHOLD_TEMPLATE)?;
+        let now = s.clock().now();
+        let mut insp = Inspection::start(
+            s.new_id(),
+            t.reference(),
+            Subject {
+                kind: SubjectKind::Household,
+                id: *hh.as_uuid(),
+            },
+            household.village,
+            e.person_id,
+            s.device_id(),
+            now,
+        );
+        insp.fix = fix_of(position, now);
+        s.save_inspection_draft(&insp)?;
+        self.inspection_view(&s, &insp, false)
+    }
+
+    /// Answers one item (saved at once).
+    pub fn answer_item(
+        &self,
+        inspection_id: &str,
+        item_code: &str,
+        outcome: &str,
+        count: u32,
+        note: Option<String>,
+    ) -> Result<InspectionView, DeviceError> {
+        let outcome = match outcome {
+            "pass" => Outcome::Pass,
+            "fail" => Outcome::Fail,
+            "not_applicable" => Outcome::NotApplicable,
+            other => {
+                return Err(DeviceError::BadInput(format!(
+                    "不认识的检查结果 {other:?} (unknown outcome)"
+                )));
+            }
+        };
+        let mut s = self.store();
+        let mut insp = self.draft(&s, inspection_id)?;
+        let t = s.template(insp.template)?;
+        if t.item(item_code).is_none() {
+            return Err(DeviceError::NotFound("checklist item"));
+        }
+        let photos = insp
+            .result(item_code)
+            .map(|r| r.photos.clone())
+            .unwrap_or_default();
+        insp.answer(ItemResult {
+            item_code: item_code.to_owned(),
+            outcome,
+            count: if outcome == Outcome::Fail {
+                count.clamp(1, 999)
+            } else {
+                1
+            },
+            note: note.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty()),
+            photos: if outcome == Outcome::Fail {
+                photos
+            } else {
+                vec![]
+            },
+        });
+        s.save_inspection_draft(&insp)?;
+        self.inspection_view(&s, &insp, false)
+    }
+
+    /// Takes an evidence photo for one item (a failure); the item becomes a failure if it was
+    /// not answered yet.
+    pub fn attach_item_photo(
+        &self,
+        inspection_id: &str,
+        item_code: &str,
+        camera: &[u8],
+        position: Option<Position>,
+    ) -> Result<InspectionView, DeviceError> {
+        let e = self.enrollment()?;
+        let policy = self.policy();
+        let mut s = self.store();
+        let mut insp = self.draft(&s, inspection_id)?;
+        if s.template(insp.template)?.item(item_code).is_none() {
+            return Err(DeviceError::NotFound("checklist item"));
+        }
+        let now = s.clock().now();
+        let ctx = CaptureContext {
+            subject: insp.subject,
+            fix: fix_of(position, now).or(insp.fix),
+            place: self.subject_label(&s, insp.subject),
+            person: self.person_label(&e),
+        };
+        let sha = capture_photo(&mut s, camera, &ctx, &policy)?;
+        let mut r = insp
+            .result(item_code)
+            .cloned()
+            .filter(|r| r.outcome == Outcome::Fail)
+            .unwrap_or_else(|| ItemResult::fail(item_code, 1, vec![]));
+        if !r.photos.contains(&sha) {
+            r.photos.push(sha);
+        }
+        insp.answer(r);
+        if insp.fix.is_none() {
+            insp.fix = ctx.fix;
+        }
+        s.save_inspection_draft(&insp)?;
+        self.inspection_view(&s, &insp, false)
+    }
+
+    /// Submits the inspection: validated, then stored immutably with its outbox row.
+    pub fn submit_inspection(&self, inspection_id: &str) -> Result<InspectionView, DeviceError> {
+        let mut s = self.store();
+        let insp = self.draft(&s, inspection_id)?;
+        match s.submit_inspection(insp.id, &self.geo) {
+            Ok(_) => {}
+            Err(StoreError::NotSubmittable(issues)) => {
+                let words: Vec<String> = issues.iter().map(|i| i.message_zh()).collect();
+                return Err(DeviceError::NotSubmittable(words.join("；")));
+            }
+            Err(e) => return Err(e.into()),
+        }
+        let done = s.inspection(insp.id)?;
+        self.inspection_view(&s, &done, true)
+    }
+
+    /// Issues a rectification order (限期整改) from a failed item of a submitted inspection,
+    /// assigned to the inspector, with the failure's photos as "before" photos.
+    pub fn issue_rectification(
+        &self,
+        inspection_id: &str,
+        item_code: &str,
+        due: NaiveDate,
+    ) -> Result<RectificationItem, DeviceError> {
+        let e = self.enrollment()?;
+        let mut s = self.store();
+        let id = InspectionId::from_uuid(parse_id(inspection_id, "inspection")?);
+        let insp = s.inspection(id)?;
+        let now = s.clock().now();
+        if due < now.date_naive() {
+            return Err(DeviceError::BadInput(
+                "整改期限不能早于今天 (the due date is in the past)".into(),
+            ));
+        }
+        let order = RectificationOrder::from_failed_item(
+            &insp,
+            item_code,
+            cunjie_domain::fact::OrderTerms {
+                id: s.new_id(),
+                issued_by: e.person_id,
+                assignee: e.person_id,
+                issued_at: now,
+                due,
+            },
+        )
+        .map_err(|err| DeviceError::BadInput(err.to_string()))?;
+        s.issue_rectification(&order)?;
+        let order = s.rectification(order.id, now.date_naive())?;
+        Ok(self.rectification_item(&s, &order))
+    }
+
+    // ----------------------------------------------------------------------------------------
+    // Cleaner
+
+    fn checkpoints(&self, s: &Store, zone: ZoneId) -> Result<Vec<Facility>, DeviceError> {
+        let mut f: Vec<Facility> = s
+            .records::<Facility>(EntityKind::Facility, None)?
+            .into_iter()
+            .filter(|f| f.zone == Some(zone))
+            .collect();
+        f.sort_by(|a, b| a.number.cmp(&b.number));
+        Ok(f)
+    }
+
+    /// The zones on this phone (a cleaner's phone holds only its own), with checkpoints.
+    pub fn my_zones(&self) -> Result<Vec<ZoneItem>, DeviceError> {
+        let s = self.store();
+        let mut zones: Vec<Zone> = s.records(EntityKind::Zone, None)?;
+        zones.sort_by(|a, b| a.name.cmp(&b.name));
+        zones
+            .into_iter()
+            .map(|z| {
+                Ok(ZoneItem {
+                    id: z.id.to_string(),
+                    name: z.name.clone(),
+                    checkpoints: self
+                        .checkpoints(&s, z.id)?
+                        .into_iter()
+                        .map(|f| CheckpointView {
+                            facility_id: f.id.to_string(),
+                            number: f.number.clone(),
+                            kind_zh: f.kind.label_zh().to_owned(),
+                            state: None,
+                            photos: vec![],
+                        })
+                        .collect(),
+                })
+            })
+            .collect()
+    }
+
+    /// The problem types a cleaner can report (the 六无 lists).
+    pub fn problem_kinds(&self) -> Vec<ProblemKind> {
+        let catalog = Catalog::builtin();
+        PROBLEM_SETS
+            .iter()
+            .filter_map(|code| catalog.set(code))
+            .flat_map(|set| set.items.iter())
+            .map(|i| ProblemKind {
+                code: i.code.clone(),
+                label_zh: i.label_zh.clone(),
+                label_en: i.label_en.clone(),
+            })
+            .collect()
+    }
+
+    fn round_view(
+        &self,
+        s: &Store,
+        r: &CleanerRound,
+        submitted: bool,
+    ) -> Result<RoundView, DeviceError> {
+        let zone: Zone = s.record(EntityKind::Zone, *r.zone.as_uuid())?;
+        let catalog = Catalog::builtin();
+        let checkpoints = self
+            .checkpoints(s, r.zone)?
+            .into_iter()
+            .map(|f| {
+                let v = r.visits.iter().find(|v| v.facility == f.id);
+                CheckpointView {
+                    facility_id: f.id.to_string(),
+                    number: f.number.clone(),
+                    kind_zh: f.kind.label_zh().to_owned(),
+                    state: v.map(|v| checkpoint_str(v.state).to_owned()),
+                    photos: v.map(|v| hashes(&v.photos)).unwrap_or_default(),
+                }
+            })
+            .collect();
+        Ok(RoundView {
+            id: r.id.to_string(),
+            zone_id: r.zone.to_string(),
+            zone_name: zone.name.clone(),
+            started_at: rfc3339(r.started_at),
+            checkpoints,
+            problems: r
+                .problems
+                .iter()
+                .map(|p| ProblemView {
+                    code: p.item_code.clone(),
+                    label_zh: catalog
+                        .item(&p.item_code)
+                        .map_or_else(|| p.item_code.clone(), |(_, i)| i.label_zh.clone()),
+                    note: p.note.clone(),
+                    photos: hashes(&p.photos),
+                })
+                .collect(),
+            trace_points: r.trace.len() as u32,
+            coverage_pct: (coverage(&zone.geometry, &r.trace, &self.geo) * 100.0).round() as u32,
+            submitted,
+        })
+    }
+
+    fn round_draft(&self, s: &Store, id: &str) -> Result<CleanerRound, DeviceError> {
+        Ok(s.round_draft(RoundId::from_uuid(parse_id(id, "round")?))?)
+    }
+
+    /// Rounds in progress (a round survives the app being killed).
+    pub fn open_rounds(&self) -> Result<Vec<RoundView>, DeviceError> {
+        let s = self.store();
+        s.round_drafts()?
+            .iter()
+            .map(|r| self.round_view(&s, r, false))
+            .collect()
+    }
+
+    /// Starts a round of `zone_id`, or resumes its open one. "Same as yesterday" fills each
+    /// checkpoint with the state of the zone's last round (photos are always new).
+    pub fn start_round(
+        &self,
+        zone_id: &str,
+        same_as_yesterday: bool,
+    ) -> Result<RoundView, DeviceError> {
+        let e = self.enrollment()?;
+        let zone = ZoneId::from_uuid(parse_id(zone_id, "zone")?);
+        let mut s = self.store();
+        let _: Zone = s.record(EntityKind::Zone, *zone.as_uuid())?;
+        if let Some(open) = s.round_drafts()?.into_iter().find(|r| r.zone == zone) {
+            return self.round_view(&s, &open, false);
+        }
+        let now = s.clock().now();
+        let today = now.date_naive();
+        let mine: Vec<CleanerRound> = s
+            .history(10_000)?
+            .into_iter()
+            .filter(|h| h.kind == "round" && h.subject_id == zone.to_string())
+            .filter_map(|h| {
+                Uuid::parse_str(&h.id)
+                    .ok()
+                    .and_then(|id| s.round(RoundId::from_uuid(id)).ok())
+            })
+            .collect();
+        let pass_no = mine
+            .iter()
+            .filter(|r| r.started_at.date_naive() == today)
+            .count() as u8
+            + 1;
+        let visits = if same_as_yesterday {
+            mine.iter()
+                .max_by_key(|r| r.started_at)
+                .map(|last| {
+                    last.visits
+                        .iter()
+                        .map(|v| CheckpointVisit {
+                            at: now,
+                            fix: None,
+                            photos: vec![],
+                            note: None,
+                            ..v.clone()
+                        })
+                        .collect()
+                })
+                .unwrap_or_default()
+        } else {
+            vec![]
+        };
+        let round = CleanerRound {
+            id: s.new_id(),
+            zone,
+            cleaner: e.person_id,
+            device: s.device_id(),
+            pass_no,
+            started_at: now,
+            ended_at: None,
+            server_received_at: None,
+            trace: vec![],
+            visits,
+            problems: vec![],
+            status: FactStatus::Draft,
+        };
+        s.save_round_draft(&round)?;
+        self.round_view(&s, &round, false)
+    }
+
+    /// Adds a point to the round's trace.
+    pub fn record_position(&self, round_id: &str, p: Position) -> Result<RoundView, DeviceError> {
+        let mut s = self.store();
+        let mut r = self.round_draft(&s, round_id)?;
+        let now = s.clock().now();
+        if let Some(f) = fix_of(Some(p), now) {
+            r.trace.push(TracePoint {
+                point: f.point,
+                accuracy_m: f.accuracy_m,
+                at: now,
+            });
+            s.save_round_draft(&r)?;
+        }
+        self.round_view(&s, &r, false)
+    }
+
+    fn capture_for(
+        &self,
+        s: &mut Store,
+        subject: Subject,
+        camera: &[u8],
+        position: Option<Position>,
+    ) -> Result<(PhotoHash, Option<GeoFix>), DeviceError> {
+        let e = s.enrollment()?.ok_or(DeviceError::NotEnrolled)?;
+        let now = s.clock().now();
+        let fix = fix_of(position, now);
+        let ctx = CaptureContext {
+            subject,
+            fix,
+            place: self.subject_label(s, subject),
+            person: self.person_label(&e),
+        };
+        Ok((capture_photo(s, camera, &ctx, &self.policy())?, fix))
+    }
+
+    /// Records a checkpoint's state, with a photo if one was taken.
+    pub fn record_checkpoint(
+        &self,
+        round_id: &str,
+        facility_id: &str,
+        state: &str,
+        camera: Option<&[u8]>,
+        position: Option<Position>,
+    ) -> Result<RoundView, DeviceError> {
+        let state = match state {
+            "cleared" => CheckpointState::Cleared,
+            "overflowing" => CheckpointState::Overflowing,
+            "damaged" => CheckpointState::Damaged,
+            other => {
+                return Err(DeviceError::BadInput(format!(
+                    "不认识的清运状态 {other:?} (unknown checkpoint state)"
+                )));
+            }
+        };
+        let facility = FacilityId::from_uuid(parse_id(facility_id, "facility")?);
+        let mut s = self.store();
+        let mut r = self.round_draft(&s, round_id)?;
+        let f: Facility = s.record(EntityKind::Facility, *facility.as_uuid())?;
+        if f.zone != Some(r.zone) {
+            return Err(DeviceError::NotFound("checkpoint of this zone"));
+        }
+        let now = s.clock().now();
+        let mut photos = r
+            .visits
+            .iter()
+            .find(|v| v.facility == facility)
+            .map(|v| v.photos.clone())
+            .unwrap_or_default();
+        let mut fix = fix_of(position, now);
+        if let Some(bytes) = camera {
+            let subject = Subject {
+                kind: SubjectKind::Facility,
+                id: *facility.as_uuid(),
+            };
+            let (sha, f) = self.capture_for(&mut s, subject, bytes, position)?;
+            fix = fix.or(f);
+            if !photos.contains(&sha) {
+                photos.push(sha);
+            }
+        }
+        let visit = CheckpointVisit {
+            facility,
+            number: f.number.clone(),
+            state,
+            at: now,
+            fix,
+            photos,
+            note: None,
+        };
+        match r.visits.iter_mut().find(|v| v.facility == facility) {
+            Some(v) => *v = visit,
+            None => r.visits.push(visit),
+        }
+        s.save_round_draft(&r)?;
+        self.round_view(&s, &r, false)
+    }
+
+    /// Reports a problem in the zone (type from the 六无 lists, photo required).
+    pub fn report_problem(
+        &self,
+        round_id: &str,
+        code: &str,
+        note: Option<String>,
+        camera: &[u8],
+        position: Option<Position>,
+    ) -> Result<RoundView, DeviceError> {
+        if !self.problem_kinds().iter().any(|k| k.code == code) {
+            return Err(DeviceError::NotFound("problem type"));
+        }
+        let mut s = self.store();
+        let mut r = self.round_draft(&s, round_id)?;
+        let subject = Subject {
+            kind: SubjectKind::Zone,
+            id: *r.zone.as_uuid(),
+        };
+        let (sha, fix) = self.capture_for(&mut s, subject, camera, position)?;
+        let now = s.clock().now();
+        r.problems.push(ProblemReport {
+            id: s.new_id(),
+            item_code: code.to_owned(),
+            note: note.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty()),
+            at: now,
+            fix,
+            photos: vec![sha],
+        });
+        s.save_round_draft(&r)?;
+        self.round_view(&s, &r, false)
+    }
+
+    /// Finishes and submits the round.
+    pub fn finish_round(&self, round_id: &str) -> Result<RoundView, DeviceError> {
+        let mut s = self.store();
+        let mut r = self.round_draft(&s, round_id)?;
+        r.ended_at = Some(s.clock().now());
+        s.save_round_draft(&r)?;
+        match s.submit_round(r.id, Catalog::builtin(), &self.geo) {
+            Ok(_) => {}
+            Err(StoreError::NotSubmittable(issues)) => {
+                let words: Vec<String> = issues.iter().map(|i| i.message_zh()).collect();
+                return Err(DeviceError::NotSubmittable(words.join("；")));
+            }
+            Err(e) => return Err(e.into()),
+        }
+        let done = s.round(r.id)?;
+        self.round_view(&s, &done, true)
+    }
+
+    // ----------------------------------------------------------------------------------------
+    // Rectifications, history, photos
+
+    fn rectification_item(&self, s: &Store, o: &RectificationOrder) -> RectificationItem {
+        let catalog = Catalog::builtin();
+        RectificationItem {
+            id: o.id.to_string(),
+            subject_label: self.subject_label(s, o.subject),
+            item_label_zh: catalog
+                .item(&o.item_code)
+                .map_or_else(|| o.item_code.clone(), |(_, i)| i.label_zh.clone()),
+            due: o.due.to_string(),
+            state: code_of(&o.state),
+            overdue: o.state == RectificationState::Overdue,
+            before_photos: hashes(&o.before_photos),
+            after_photos: hashes(&o.after_photos),
+        }
+    }
+
+    /// Orders assigned to me that are not verified yet, earliest due first.
+    pub fn my_rectifications(&self) -> Result<Vec<RectificationItem>, DeviceError> {
+        let e = self.enrollment()?;
+        let s = self.store();
+        let today = s.clock().now().date_naive();
+        Ok(s.rectifications_for(e.person_id, today)?
+            .iter()
+            .map(|o| self.rectification_item(&s, o))
+            .collect())
+    }
+
+    /// Closes an order with an "after" photo taken at the place.
+    pub fn close_rectification(
+        &self,
+        id: &str,
+        camera: &[u8],
+        note: Option<String>,
+        position: Option<Position>,
+    ) -> Result<RectificationItem, DeviceError> {
+        let rid = RectificationId::from_uuid(parse_id(id, "rectification")?);
+        let mut s = self.store();
+        let today = s.clock().now().date_naive();
+        let order = s.rectification(rid, today)?;
+        if !matches!(
+            order.state,
+            RectificationState::Open | RectificationState::Overdue
+        ) {
+            return Err(DeviceError::BadInput(
+                "这项整改已经提交过了 (already submitted)".into(),
+            ));
+        }
+        let (sha, _) = self.capture_for(&mut s, order.subject, camera, position)?;
+        s.submit_rectification_fix(
+            rid,
+            vec![sha],
+            note.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty()),
+        )?;
+        let order = s.rectification(rid, today)?;
+        Ok(self.rectification_item(&s, &order))
+    }
+
+    /// What I submitted, newest first, with its sync state.
+    pub fn history(&self) -> Result<Vec<HistoryItem>, DeviceError> {
+        let s = self.store();
+        Ok(s.history(200)?
+            .into_iter()
+            .map(|h| {
+                let subject = Uuid::parse_str(&h.subject_id).ok();
+                let label = match (h.kind.as_str(), subject) {
+                    ("inspection", Some(id)) => {
+                        let kind = if s.household(HouseholdId::from_uuid(id)).is_ok() {
+                            SubjectKind::Household
+                        } else {
+                            SubjectKind::AdminVillage
+                        };
+                        self.subject_label(&s, Subject { kind, id })
+                    }
+                    ("round", Some(id)) => self.subject_label(
+                        &s,
+                        Subject {
+                            kind: SubjectKind::Zone,
+                            id,
+                        },
+                    ),
+                    _ => h.subject_id.clone(),
+                };
+                let (state, reason) = match &h.state {
+                    SyncState::Pending => ("pending", None),
+                    SyncState::Synced => ("synced", None),
+                    SyncState::Rejected { reason, .. } => ("rejected", Some(reason.clone())),
+                };
+                HistoryItem {
+                    id: h.id.clone(),
+                    kind: h.kind.clone(),
+                    label,
+                    submitted_at: h.submitted_at.clone(),
+                    state: state.to_owned(),
+                    state_zh: h.state.label_zh().to_owned(),
+                    reason,
+                }
+            })
+            .collect())
+    }
+
+    /// A photo's thumbnail as a `data:` URL for the screen.
+    pub fn photo_thumbnail(&self, sha256: &str) -> Result<String, DeviceError> {
+        let h: PhotoHash = sha256.parse().map_err(|_| DeviceError::NotFound("photo"))?;
+        let s = self.store();
+        let row = s.photo(&h)?;
+        let name = format!("{h}.thumb.jpg");
+        let path = s.photo_file(&name);
+        let bytes = std::fs::read(&path)
+            .or_else(|_| std::fs::read(s.photo_file(&row.local_path)))
+            .map_err(|e| DeviceError::Store(StoreError::PhotoFile(e)))?;
+        Ok(format!("data:image/jpeg;base64,{}", B64.encode(bytes)))
+    }
+
+    /// Person and village ids the phone works for (used by tests and the demo).
+    pub fn person(&self) -> Result<PersonId, DeviceError> {
+        Ok(self.enrollment()?.person_id)
+    }
+
+    /// The villages on this phone.
+    pub fn villages(&self) -> Result<Vec<VillageId>, DeviceError> {
+        Ok(self
+            .store()
+            .records::<AdminVillage>(EntityKind::Village, None)?
+            .into_iter()
+            .map(|v| v.id)
+            .collect())
+    }
+}
