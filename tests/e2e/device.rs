@@ -96,6 +96,11 @@ async fn an_inspector_and_a_cleaner_work_through_the_device_api() {
         "nothing answered yet"
     );
     let id = view.id.clone();
+    assert_eq!(
+        phone.open_inspections().expect("drafts").len(),
+        1,
+        "an inspection in progress is listed for resuming"
+    );
     for item in &view.items {
         phone
             .answer_item(&id, &item.code, "pass", 1, None)
@@ -130,6 +135,10 @@ async fn an_inspector_and_a_cleaner_work_through_the_device_api() {
     assert_ne!(v.score, v.full, "the running score shows the deduction");
     let done = phone.submit_inspection(&id).expect("submits");
     assert!(done.submitted, "submitted");
+    assert!(
+        phone.open_inspections().expect("drafts").is_empty(),
+        "a submitted inspection is no longer in progress"
+    );
     let order = phone
         .issue_rectification(
             &id,

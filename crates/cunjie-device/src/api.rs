@@ -32,6 +32,20 @@ pub struct SyncBadge {
     pub syncing: bool,
     /// The phone must be enrolled again (nothing was deleted).
     pub needs_reenroll: bool,
+    /// The photo being uploaded now: `(sha256, bytes confirmed, size)`.
+    pub upload: Option<UploadProgress>,
+}
+
+/// How far the photo being sent got.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UploadProgress {
+    /// Which photo.
+    pub sha256: String,
+    /// Bytes the server confirmed.
+    pub confirmed: u64,
+    /// The photo's size.
+    pub size: u64,
 }
 
 /// The phone's state at start-up: enrolled or not, as whom, and the badge.

@@ -35,7 +35,7 @@ use crate::DeviceError;
 use crate::api::{
     AppStatus, ChecklistItem, CheckpointView, DeductionView, HistoryItem, HouseholdItem,
     InspectionView, IssueView, Position, ProblemKind, ProblemView, RectificationItem, RoleView,
-    RoundView, Settings, SyncBadge, ZoneItem,
+    RoundView, Settings, SyncBadge, UploadProgress, ZoneItem,
 };
 use crate::photo::{CaptureContext, capture_photo, device_key};
 
@@ -257,6 +257,11 @@ impl Device {
             last_error_zh: st.last_error_zh,
             syncing: st.syncing,
             needs_reenroll: needs || st.needs_reenroll,
+            upload: st.upload.map(|u| UploadProgress {
+                sha256: u.sha256.to_string(),
+                confirmed: u.confirmed,
+                size: u.size,
+            }),
         })
     }
 
@@ -596,6 +601,17 @@ impl Device {
         insp.fix = fix_of(position, now);
         s.save_inspection_draft(&insp)?;
         self.inspection_view(&s, &insp, false)
+    }
+
+    /// Inspections in progress (drafts survive the app being killed), newest first.
+    pub fn open_inspections(&self) -> Result<Vec<InspectionView>, DeviceError> {
+        let s = self.store();
+        let mut drafts = s.inspection_drafts()?;
+        drafts.sort_by(|a, b| b.started_at.cmp(&a.started_at));
+        drafts
+            .iter()
+            .map(|d| self.inspection_view(&s, d, false))
+            .collect()
     }
 
     /// Answers one item (saved at once).
