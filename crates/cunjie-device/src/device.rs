@@ -296,11 +296,13 @@ impl Device {
                 "请填写服务器地址和登记码 (server address and code are required)".into(),
             ));
         }
+        let previous = self.engine();
         let engine = self.connect(url)?;
-        engine
-            .enroll(url, code, device_name)
-            .await
-            .map_err(DeviceError::Sync)?;
+        if let Err(e) = engine.enroll(url, code, device_name).await {
+            // A refused enrollment leaves the phone as it was.
+            *self.engine.lock().unwrap_or_else(PoisonError::into_inner) = previous;
+            return Err(DeviceError::Sync(e));
+        }
         if let Err(e) = engine.sync_once().await {
             tracing::warn!(error = %e, "first sync after enrollment did not finish");
         }
@@ -607,7 +609,7 @@ impl Device {
     pub fn open_inspections(&self) -> Result<Vec<InspectionView>, DeviceError> {
         let s = self.store();
         let mut drafts = s.inspection_drafts()?;
-        drafts.sort_by(|a, b| b.started_at.cmp(&a.started_at));
+        drafts.sort_by_key(|d| std::cmp::Reverse(d.started_at));
         drafts
             .iter()
             .map(|d| self.inspection_view(&s, d, false))

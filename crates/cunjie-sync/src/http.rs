@@ -23,6 +23,14 @@ use crate::transport::{Transport, TransportError};
 /// The time limit for one request, connect to last byte (sync.md §5.9).
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// Installs rustls' ring provider as the process default, once; later calls (or a provider
+/// another part of the program installed first) change nothing. reqwest is built without a
+/// provider of its own (aws-lc-rs does not cross-compile for Android), and building a client
+/// without one aborts the app, so every [`HttpTransport`] calls this first.
+pub fn ensure_crypto_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
 /// The township server's v1 API over HTTP(S).
 ///
 /// Paths: `POST /api/v1/enroll`, `POST /api/v1/sync/push`, `GET /api/v1/sync/scopes`,
@@ -70,6 +78,7 @@ impl HttpTransport {
         }
         base.set_query(None);
         base.set_fragment(None);
+        ensure_crypto_provider();
         let client = reqwest::Client::builder()
             .timeout(timeout)
             .connect_timeout(timeout.min(Duration::from_secs(10)))

@@ -25,5 +25,5 @@ pub use backon::ExponentialBuilder;
 pub use engine::{
     PhotoProgress, SyncConfig, SyncEngine, SyncError, SyncReport, SyncStatus, default_backoff,
 };
-pub use http::{DEFAULT_TIMEOUT, HttpTransport};
+pub use http::{DEFAULT_TIMEOUT, HttpTransport, ensure_crypto_provider};
 pub use transport::{Transport, TransportError};

@@ -75,6 +75,8 @@ impl<T: Transport> SyncEngine<T> {
     ) -> Result<(), SyncError> {
         let config = self.config();
         let mut chunk = ChunkSize::new(config.chunk_min, config.chunk_start, config.chunk_max);
+        // Once the link drops a chunk in this run, chunks go without checksums (see below).
+        let mut link_dropped = false;
         let mut seen = std::collections::HashSet::new();
         loop {
             let jobs = self.with_store(|s| s.photos_to_upload(config.photo_batch))?;
@@ -87,7 +89,10 @@ impl<T: Transport> SyncEngine<T> {
             }
             for job in fresh {
                 seen.insert(job.sha256.clone());
-                match self.upload_one(token, &job, &mut chunk, report).await? {
+                match self
+                    .upload_one(token, &job, &mut chunk, &mut link_dropped, report)
+                    .await?
+                {
                     Outcome::Confirmed => {}
                     Outcome::Deferred => report.photos_failed += 1,
                 }
@@ -101,6 +106,7 @@ impl<T: Transport> SyncEngine<T> {
         token: &str,
         job: &UploadJob,
         chunk: &mut ChunkSize,
+        link_dropped: &mut bool,
         report: &mut SyncReport,
     ) -> Result<Outcome, SyncError> {
         let sha = &job.sha256;
@@ -141,7 +147,6 @@ impl<T: Transport> SyncEngine<T> {
         let size = job.size;
         let mut url = job.upload_url.clone();
         let mut hash_refusals = 0;
-        let mut link_dropped = false;
         loop {
             let u = match &url {
                 Some(u) => u.clone(),
@@ -207,18 +212,17 @@ impl<T: Transport> SyncEngine<T> {
                 let sent = end - offset;
                 report.photo_bytes_sent += sent;
                 // While the link holds, each chunk carries its checksum and lands whole or not
-                // at all. After a chunk is lost to the link, the next goes without one, so
-                // the server keeps whatever part of it arrives: on a link that drops every
-                // few kilobytes, every byte that gets through still counts. The whole file's
-                // SHA-256 is checked at the end either way.
-                let checksum = !link_dropped;
+                // at all. Once a chunk is lost to the link, the rest of this sync's chunks go
+                // without one, so the server keeps whatever part arrives: a link that dropped
+                // once drops again, and on 2G every byte that gets through must count. The
+                // whole file's SHA-256 is checked at the end either way.
+                let checksum = !*link_dropped;
                 match self
                     .transport()
                     .upload_chunk(token, &u, offset, piece, checksum)
                     .await
                 {
                     Ok(new) => {
-                        link_dropped = false;
                         self.with_store(|s| s.upload_progress(sha, new, sent))?;
                         delays = self.config().backoff.build();
                         chunk.grow();
@@ -248,7 +252,7 @@ impl<T: Transport> SyncEngine<T> {
                         } else if is_code(&e, &[codes::OFFSET_MISMATCH, codes::CHECKSUM_MISMATCH]) {
                             // Ask for the offset and resend from there.
                         } else if e.is_retryable() {
-                            link_dropped = true;
+                            *link_dropped = true;
                             let d = self.pause_or_fail(sha, e, &mut delays)?;
                             tokio::time::sleep(d).await;
                         } else {
