@@ -133,7 +133,7 @@ pub struct ChecklistItem {
     pub label_zh: String,
     /// English label.
     pub label_en: String,
-    /// Section (e.g. 门前三包).
+    /// Section label in Chinese (e.g. 三归), from the template.
     pub section: String,
     /// Deduction per unit, e.g. "10.00".
     pub deduction: String,

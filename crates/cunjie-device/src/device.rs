@@ -488,7 +488,11 @@ impl Device {
                     code: rule.item_code.clone(),
                     label_zh,
                     label_en,
-                    section: rule.section.clone(),
+                    section: t
+                        .sections
+                        .iter()
+                        .find(|sec| sec.code == rule.section)
+                        .map_or_else(|| rule.section.clone(), |sec| sec.label_zh.clone()),
                     deduction: rule.deduction.to_string(),
                     outcome: r.map(|r| outcome_str(r.outcome).to_owned()),
                     count: r.map_or(1, |r| r.count),
