@@ -9,15 +9,12 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use cunjie_device::capture_photo;
-use cunjie_domain::catalog::SubjectKind;
 use cunjie_domain::clock::FakeClock;
-use cunjie_domain::fact::Subject;
 use cunjie_domain::person::Role;
 use cunjie_e2e::evidence::render_camera_jpeg;
 use cunjie_e2e::phone::Phone;
 use cunjie_e2e::proxy::{CutProxy, Rng};
 use cunjie_e2e::server::TestServer;
-use cunjie_e2e::sim::photo_context;
 use cunjie_media::Policy;
 use cunjie_store::PhotoState;
 
@@ -43,22 +40,7 @@ async fn run(label: &'static str, every: Option<u64>, seed: u64) -> Row {
         .await
         .expect("enrolls");
     phone.engine.sync_once().await.expect("first sync");
-    let v = server.demo.villages[0].id;
-    let hh = server
-        .demo
-        .households
-        .iter()
-        .find(|h| h.village == v)
-        .expect("household");
-    let ctx = photo_context(
-        Subject {
-            kind: SubjectKind::Household,
-            id: *hh.id.as_uuid(),
-        },
-        hh.location,
-        &hh.door_plate,
-        "检查员",
-    );
+    let ctx = server.first_household_photo();
     let mut shots = Vec::new();
     let mut photo_bytes = 0;
     for i in 0..PHOTOS {

@@ -4,15 +4,13 @@
 use std::sync::Arc;
 
 use cunjie_device::capture_photo;
-use cunjie_domain::catalog::SubjectKind;
 use cunjie_domain::clock::FakeClock;
-use cunjie_domain::fact::{PhotoHash, Subject};
+use cunjie_domain::fact::PhotoHash;
 use cunjie_domain::person::Role;
 use cunjie_e2e::evidence::render_camera_jpeg;
 use cunjie_e2e::phone::Phone;
 use cunjie_e2e::proxy::{CutProxy, Rng};
 use cunjie_e2e::server::TestServer;
-use cunjie_e2e::sim::photo_context;
 use cunjie_media::Policy;
 use cunjie_store::PhotoState;
 
@@ -45,22 +43,7 @@ async fn inspector(server: &TestServer, url: &str) -> Phone {
 
 /// Takes `n` camera-sized photos of the first household of the inspector's village.
 fn photos(server: &TestServer, phone: &Phone, n: u32, seed: u64) -> Vec<PhotoHash> {
-    let v = server.demo.villages[0].id;
-    let hh = server
-        .demo
-        .households
-        .iter()
-        .find(|h| h.village == v)
-        .expect("a household");
-    let ctx = photo_context(
-        Subject {
-            kind: SubjectKind::Household,
-            id: *hh.id.as_uuid(),
-        },
-        hh.location,
-        &format!("{} {}", hh.door_plate, hh.head_name),
-        "检查员 王芳",
-    );
+    let ctx = server.first_household_photo();
     (0..n)
         .map(|i| {
             let camera = render_camera_jpeg(seed as u32 + i, 2000, 1500);

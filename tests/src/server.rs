@@ -84,6 +84,27 @@ impl TestServer {
             .expect("the server URL is http://IP:PORT")
     }
 
+    /// What a photo of the first household of the first village is evidence of, as the
+    /// village's inspector takes it (the upload tests and bench photograph it).
+    pub fn first_household_photo(&self) -> cunjie_device::CaptureContext {
+        let v = self.demo.villages[0].id;
+        let hh = self
+            .demo
+            .households
+            .iter()
+            .find(|h| h.village == v)
+            .expect("the demo village has households");
+        crate::sim::photo_context(
+            cunjie_domain::fact::Subject {
+                kind: cunjie_domain::catalog::SubjectKind::Household,
+                id: *hh.id.as_uuid(),
+            },
+            hh.location,
+            &format!("{} {}", hh.door_plate, hh.head_name),
+            &format!("检查员 {}", self.demo.inspector(0).name),
+        )
+    }
+
     /// A one-time enrollment code for a person.
     pub fn code(&self, person: cunjie_domain::ids::PersonId, role: Role) -> String {
         self.office
