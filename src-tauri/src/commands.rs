@@ -182,6 +182,11 @@ pub(crate) fn open_rounds(device: Dev<'_>) -> CmdResult<Vec<RoundView>> {
 }
 
 #[tauri::command(async)]
+pub(crate) fn open_inspections(device: Dev<'_>) -> CmdResult<Vec<InspectionView>> {
+    Ok(device.open_inspections()?)
+}
+
+#[tauri::command(async)]
 pub(crate) fn start_round(
     device: Dev<'_>,
     zone_id: String,

@@ -34,6 +34,7 @@ pub fn with_commands<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R
         commands::my_zones,
         commands::problem_kinds,
         commands::open_rounds,
+        commands::open_inspections,
         commands::start_round,
         commands::record_position,
         commands::record_checkpoint,

@@ -265,6 +265,7 @@ fn an_unenrolled_phone_answers_what_needs_no_server() {
     // Lists that are simply empty before the first pull.
     assert_eq!(s.ok("history", json!({})), json!([]));
     assert_eq!(s.ok("open_rounds", json!({})), json!([]));
+    assert_eq!(s.ok("open_inspections", json!({})), json!([]));
     assert_eq!(s.ok("my_zones", json!({})), json!([]));
     let kinds = s.ok("problem_kinds", json!({}));
     let kinds = kinds.as_array().unwrap();
@@ -345,6 +346,11 @@ fn an_inspector_inspects_a_household_through_the_ipc() {
         json!({"householdId": HOUSEHOLD.to_string(), "position": here()}),
     );
     let id = insp["id"].as_str().unwrap().to_owned();
+    let open = s.ok("open_inspections", json!({}));
+    assert_eq!(
+        open[0]["id"], insp["id"],
+        "the inspection in progress is offered for resuming"
+    );
     let items: Vec<String> = insp["items"]
         .as_array()
         .unwrap()

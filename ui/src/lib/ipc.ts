@@ -229,6 +229,7 @@ export const ipc = {
   myZones: () => call<ZoneItem[]>('my_zones'),
   problemKinds: () => call<ProblemKind[]>('problem_kinds'),
   openRounds: () => call<RoundView[]>('open_rounds'),
+  openInspections: () => call<InspectionView[]>('open_inspections'),
   startRound: (zoneId: string, sameAsYesterday: boolean) =>
     call<RoundView>('start_round', { zoneId, sameAsYesterday }),
   recordPosition: (roundId: string, position: Position) =>

@@ -2,7 +2,15 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import { useApp } from '../lib/app';
 import { relativeTime } from '../lib/badge';
 import { language, t } from '../lib/i18n';
-import { ipc, locateNow, type HouseholdItem, type Position, type RoundView, type ZoneItem } from '../lib/ipc';
+import {
+  ipc,
+  locateNow,
+  type HouseholdItem,
+  type InspectionView,
+  type Position,
+  type RoundView,
+  type ZoneItem,
+} from '../lib/ipc';
 import type { PositionSource } from '../lib/position';
 
 export function Home() {
@@ -127,8 +135,11 @@ function InspectorHome() {
   const [opening, setOpening] = useState(false);
   const seq = useRef(0);
 
+  const [drafts, setDrafts] = useState<InspectionView[]>([]);
+
   useEffect(() => {
     locateNow(app.settings).then(setPos);
+    ipc.openInspections().then(setDrafts, app.showError);
   }, []);
 
   useEffect(() => {
@@ -168,7 +179,26 @@ function InspectorHome() {
 
   return (
     <>
-
+      {drafts.length > 0 && (
+        <section class="card card-warn" data-testid="inspections-open">
+          <h2>{t('inspection.resumeTitle')}</h2>
+          {drafts.map((d) => (
+            <div class="row" key={d.id}>
+              <div class="grow">
+                <strong>{d.subjectLabel}</strong>
+              </div>
+              <button
+                type="button"
+                class="btn btn-primary"
+                data-testid={'inspection-resume-' + d.id}
+                onClick={() => app.navigate({ name: 'inspection', householdId: d.subjectId, view: d })}
+              >
+                {t('inspection.resume')}
+              </button>
+            </div>
+          ))}
+        </section>
+      )}
       <input
         type="search"
         class="search"
