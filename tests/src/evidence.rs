@@ -1,24 +1,11 @@
-//! Real JPEG evidence files, written durably (temp file, fsync, rename, fsync the directory)
-//! before any row points at them, and named by their SHA-256.
+//! Real JPEGs for the tests (camera pictures the capture pipeline takes in), and an
+//! independent SHA-256 to check what the phone and the server name them by.
 
-use std::fs::{self, File};
-use std::io::{Cursor, Write};
-use std::path::{Path, PathBuf};
+use std::io::Cursor;
 
 use cunjie_domain::fact::PhotoHash;
 use image::{ImageFormat, Rgb, RgbImage};
 use sha2::{Digest, Sha256};
-
-/// A JPEG written to disk.
-#[derive(Debug, Clone)]
-pub struct Evidence {
-    /// SHA-256 of the bytes.
-    pub hash: PhotoHash,
-    /// Where it is.
-    pub path: PathBuf,
-    /// Size in bytes.
-    pub size: u64,
-}
 
 /// Renders a small JPEG (a courtyard-coloured gradient with a marker whose place depends on
 /// `seed`), so every seed gives different bytes.
@@ -42,31 +29,11 @@ pub fn render_jpeg(seed: u32, width: u32, height: u32) -> Vec<u8> {
     out.into_inner()
 }
 
-/// Hex SHA-256 of some bytes.
+/// Hex SHA-256 of some bytes, computed here independently of the code under test.
 pub fn sha256_hex(bytes: &[u8]) -> PhotoHash {
     let digest = Sha256::digest(bytes);
     let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
     hex.parse().expect("64 lower-case hex digits")
-}
-
-/// Writes `bytes` durably into `dir` as `<sha256>.jpg`.
-pub fn write_durable(dir: &Path, bytes: &[u8]) -> std::io::Result<Evidence> {
-    fs::create_dir_all(dir)?;
-    let hash = sha256_hex(bytes);
-    let path = dir.join(format!("{hash}.jpg"));
-    let tmp = dir.join(format!(".{hash}.tmp"));
-    {
-        let mut f = File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-    }
-    fs::rename(&tmp, &path)?;
-    File::open(dir)?.sync_all()?;
-    Ok(Evidence {
-        hash,
-        path,
-        size: bytes.len() as u64,
-    })
 }
 
 /// A camera-like JPEG: smooth light plus per-pixel sensor noise, which compresses like a real

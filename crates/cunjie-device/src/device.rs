@@ -134,7 +134,7 @@ fn read_settings(dir: &Path) -> Settings {
 fn write_settings(dir: &Path, s: &Settings) -> Result<(), DeviceError> {
     let tmp = dir.join(".settings.json.tmp");
     let bytes = serde_json::to_vec_pretty(s).map_err(|e| DeviceError::BadInput(e.to_string()))?;
-    let io = |e: std::io::Error| DeviceError::Store(StoreError::PhotoFile(e));
+    let io = DeviceError::Settings;
     {
         use std::io::Write;
         let mut f = std::fs::File::create(&tmp).map_err(io)?;
@@ -150,7 +150,7 @@ impl Device {
     /// and the settings. Makes the device key if there is none, and sweeps photo files that a
     /// crash left without a row.
     pub fn open(dir: &Path, opts: DeviceOptions) -> Result<Self, DeviceError> {
-        std::fs::create_dir_all(dir).map_err(|e| DeviceError::Store(StoreError::PhotoFile(e)))?;
+        std::fs::create_dir_all(dir).map_err(DeviceError::Settings)?;
         let mut store = Store::open(
             &dir.join("cunjie.db"),
             StoreOptions {
@@ -381,19 +381,13 @@ impl Device {
     }
 
     fn inspected_this_month(&self, s: &Store) -> Result<BTreeSet<String>, DeviceError> {
-        // The caller holds the store: its clock, not `self.now()` (which would lock it again).
         let now = s.clock().now();
-        let month = (now.year(), now.month());
-        let mut out = BTreeSet::new();
-        for h in s.history(10_000)? {
-            if h.kind == "inspection"
-                && let Ok(t) = DateTime::parse_from_rfc3339(&h.submitted_at)
-                && (t.year(), t.month()) == month
-            {
-                out.insert(h.subject_id);
-            }
-        }
-        Ok(out)
+        let month_start = now
+            .date_naive()
+            .with_day(1)
+            .and_then(|d| d.and_hms_opt(0, 0, 0))
+            .map_or(now, |t| t.and_utc());
+        Ok(s.inspected_since(month_start)?.into_iter().collect())
     }
 
     /// Households of my villages: matching `query` (name or door plate), nearest first when
@@ -677,21 +671,12 @@ impl Device {
         camera: &[u8],
         position: Option<Position>,
     ) -> Result<InspectionView, DeviceError> {
-        let e = self.enrollment()?;
-        let policy = self.policy();
         let mut s = self.store();
         let mut insp = self.draft(&s, inspection_id)?;
         if s.template(insp.template)?.item(item_code).is_none() {
             return Err(DeviceError::NotFound("checklist item"));
         }
-        let now = s.clock().now();
-        let ctx = CaptureContext {
-            subject: insp.subject,
-            fix: fix_of(position, now).or(insp.fix),
-            place: self.subject_label(&s, insp.subject),
-            person: self.person_label(&e),
-        };
-        let sha = capture_photo(&mut s, camera, &ctx, &policy)?;
+        let (sha, fix) = self.capture_for(&mut s, insp.subject, camera, position, insp.fix)?;
         let mut r = insp
             .result(item_code)
             .cloned()
@@ -702,7 +687,7 @@ impl Device {
         }
         insp.answer(r);
         if insp.fix.is_none() {
-            insp.fix = ctx.fix;
+            insp.fix = fix;
         }
         s.save_inspection_draft(&insp)?;
         self.inspection_view(&s, &insp, false)
@@ -712,14 +697,7 @@ impl Device {
     pub fn submit_inspection(&self, inspection_id: &str) -> Result<InspectionView, DeviceError> {
         let mut s = self.store();
         let insp = self.draft(&s, inspection_id)?;
-        match s.submit_inspection(insp.id, &self.geo) {
-            Ok(_) => {}
-            Err(StoreError::NotSubmittable(issues)) => {
-                let words: Vec<String> = issues.iter().map(|i| i.message_zh()).collect();
-                return Err(DeviceError::NotSubmittable(words.join("；")));
-            }
-            Err(e) => return Err(e.into()),
-        }
+        s.submit_inspection(insp.id, &self.geo)?;
         let done = s.inspection(insp.id)?;
         self.inspection_view(&s, &done, true)
     }
@@ -889,24 +867,15 @@ impl Device {
         }
         let now = s.clock().now();
         let today = now.date_naive();
-        let mine: Vec<CleanerRound> = s
-            .history(10_000)?
-            .into_iter()
-            .filter(|h| h.kind == "round" && h.subject_id == zone.to_string())
-            .filter_map(|h| {
-                Uuid::parse_str(&h.id)
-                    .ok()
-                    .and_then(|id| s.round(RoundId::from_uuid(id)).ok())
-            })
-            .collect();
+        // A zone has a few passes a day: the last 20 rounds hold today's and yesterday's.
+        let mine = s.rounds_of_zone(zone, 20)?;
         let pass_no = mine
             .iter()
             .filter(|r| r.started_at.date_naive() == today)
             .count() as u8
             + 1;
         let visits = if same_as_yesterday {
-            mine.iter()
-                .max_by_key(|r| r.started_at)
+            mine.first()
                 .map(|last| {
                     last.visits
                         .iter()
@@ -963,10 +932,11 @@ impl Device {
         subject: Subject,
         camera: &[u8],
         position: Option<Position>,
+        fallback: Option<GeoFix>,
     ) -> Result<(PhotoHash, Option<GeoFix>), DeviceError> {
         let e = s.enrollment()?.ok_or(DeviceError::NotEnrolled)?;
         let now = s.clock().now();
-        let fix = fix_of(position, now);
+        let fix = fix_of(position, now).or(fallback);
         let ctx = CaptureContext {
             subject,
             fix,
@@ -1015,7 +985,7 @@ impl Device {
                 kind: SubjectKind::Facility,
                 id: *facility.as_uuid(),
             };
-            let (sha, f) = self.capture_for(&mut s, subject, bytes, position)?;
+            let (sha, f) = self.capture_for(&mut s, subject, bytes, position, None)?;
             fix = fix.or(f);
             if !photos.contains(&sha) {
                 photos.push(sha);
@@ -1056,7 +1026,7 @@ impl Device {
             kind: SubjectKind::Zone,
             id: *r.zone.as_uuid(),
         };
-        let (sha, fix) = self.capture_for(&mut s, subject, camera, position)?;
+        let (sha, fix) = self.capture_for(&mut s, subject, camera, position, None)?;
         let now = s.clock().now();
         r.problems.push(ProblemReport {
             id: s.new_id(),
@@ -1076,14 +1046,7 @@ impl Device {
         let mut r = self.round_draft(&s, round_id)?;
         r.ended_at = Some(s.clock().now());
         s.save_round_draft(&r)?;
-        match s.submit_round(r.id, Catalog::builtin(), &self.geo) {
-            Ok(_) => {}
-            Err(StoreError::NotSubmittable(issues)) => {
-                let words: Vec<String> = issues.iter().map(|i| i.message_zh()).collect();
-                return Err(DeviceError::NotSubmittable(words.join("；")));
-            }
-            Err(e) => return Err(e.into()),
-        }
+        s.submit_round(r.id, Catalog::builtin(), &self.geo)?;
         let done = s.round(r.id)?;
         self.round_view(&s, &done, true)
     }
@@ -1138,7 +1101,7 @@ impl Device {
                 "这项整改已经提交过了 (already submitted)".into(),
             ));
         }
-        let (sha, _) = self.capture_for(&mut s, order.subject, camera, position)?;
+        let (sha, _) = self.capture_for(&mut s, order.subject, camera, position, None)?;
         s.submit_rectification_fix(
             rid,
             vec![sha],

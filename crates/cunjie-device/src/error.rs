@@ -25,9 +25,9 @@ pub enum DeviceError {
     /// Something named is not on this phone.
     #[error("{0} not found on this phone; sync and try again")]
     NotFound(&'static str),
-    /// Submission refused: what is missing, in Chinese.
-    #[error("cannot submit yet: {0}")]
-    NotSubmittable(String),
+    /// The settings file could not be written.
+    #[error("the settings could not be saved: {0}; free some space and try again")]
+    Settings(#[source] std::io::Error),
     /// A value the UI sent is not acceptable (the message says which, in Chinese and English).
     #[error("{0}")]
     BadInput(String),
@@ -41,9 +41,7 @@ impl DeviceError {
             Self::Store(StoreError::PhotoFile(_)) => "photo_file",
             Self::Store(StoreError::Unsynced { .. }) => "unsynced_data",
             Self::Store(StoreError::NotFound { .. }) => "not_found",
-            Self::Store(StoreError::NotSubmittable(_)) | Self::NotSubmittable(_) => {
-                "not_submittable"
-            }
+            Self::Store(StoreError::NotSubmittable(_)) => "not_submittable",
             Self::Store(StoreError::AlreadySubmitted(_)) => "already_submitted",
             Self::Store(StoreError::Rectification(_)) => "rectification_state",
             Self::Store(_) => "store",
@@ -58,6 +56,7 @@ impl DeviceError {
             Self::Sync(_) => "sync",
             Self::NotFound(_) => "not_found",
             Self::BadInput(_) => "bad_input",
+            Self::Settings(_) => "settings_file",
         }
     }
 
@@ -85,7 +84,7 @@ impl DeviceError {
             Self::Store(_) => "手机存储出错，请重启应用后再试；已保存的记录不会丢失".to_owned(),
             Self::Sync(e) => e.message_zh(),
             Self::NotEnrolled => "这部手机还没有登记，请先扫描镇整治办给的登记码".to_owned(),
-            Self::NotSubmittable(words) => format!("还不能提交：{words}"),
+            Self::Settings(_) => "设置没能保存（可能存储空间不足），请清理空间后再试".to_owned(),
             Self::BadInput(m) => m.clone(),
         }
     }

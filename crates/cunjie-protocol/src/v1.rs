@@ -125,6 +125,16 @@ pub enum Op {
     },
 }
 
+/// The content address of a photo's bytes (the SHA-256 every record and upload names it by).
+pub fn photo_hash(bytes: &[u8]) -> PhotoHash {
+    use sha2::Digest;
+    let hex: String = sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    PhotoHash::try_from(hex).unwrap_or_else(|_| unreachable!("64 lower-case hex digits"))
+}
+
 /// The id a photo's mutations and receipts use: the first 16 bytes of its SHA-256.
 pub fn photo_entity_id(sha256: &PhotoHash) -> Uuid {
     let hex = sha256.as_str();

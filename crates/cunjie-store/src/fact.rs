@@ -1,10 +1,11 @@
 //! Submitting facts: a draft becomes an immutable fact and an outbox mutation in one
 //! transaction.
 
+use chrono::{DateTime, Utc};
 use cunjie_domain::catalog::Catalog;
 use cunjie_domain::fact::{CleanerRound, FactStatus, Inspection};
 use cunjie_domain::geo::GeoPolicy;
-use cunjie_domain::ids::{InspectionId, MutationId, RoundId};
+use cunjie_domain::ids::{InspectionId, MutationId, RoundId, ZoneId};
 use cunjie_domain::validate::{Issue, has_blocking, validate_inspection, validate_round};
 use cunjie_protocol::v1::Op;
 use rusqlite::{OptionalExtension, Transaction, params};
@@ -214,5 +215,28 @@ impl Store {
                 })
             })
             .collect()
+    }
+
+    /// Subjects this device submitted an inspection of since `since` (the list's
+    /// "inspected this month" mark), without reading whole facts.
+    pub fn inspected_since(&self, since: DateTime<Utc>) -> Result<Vec<String>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT DISTINCT subject_id FROM fact WHERE kind = 'inspection' AND origin = 'local' AND submitted_at >= ?1",
+        )?;
+        let rows = stmt.query_map([ts(since)], |r| r.get::<_, String>(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// This device's submitted rounds of a zone, newest first, at most `limit`.
+    pub fn rounds_of_zone(
+        &self,
+        zone: ZoneId,
+        limit: u32,
+    ) -> Result<Vec<CleanerRound>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT row_json FROM fact WHERE kind = 'round' AND origin = 'local' AND subject_id = ?1 ORDER BY submitted_at DESC LIMIT ?2",
+        )?;
+        let rows = stmt.query_map(params![zone.to_string(), limit], |r| r.get::<_, String>(0))?;
+        rows.map(|r| Ok(serde_json::from_str(&r?)?)).collect()
     }
 }

@@ -7,9 +7,8 @@ use std::path::{Path, PathBuf};
 
 use cunjie_domain::fact::{PhotoAttestation, PhotoHash};
 use cunjie_domain::ids::MutationId;
-use cunjie_protocol::v1::{Op, photo_entity_id};
+use cunjie_protocol::v1::{Op, photo_entity_id, photo_hash};
 use rusqlite::{OptionalExtension, Transaction, params};
-use sha2::{Digest, Sha256};
 
 use crate::db::{Store, enqueue, now_text, ts};
 use crate::error::StoreError;
@@ -279,13 +278,6 @@ fn sync_dir(dir: &Path) -> std::io::Result<()> {
     File::open(dir)?.sync_all()
 }
 
-fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
 impl Store {
     /// Where this store keeps photo files (`photos/` beside the database file).
     pub fn photo_dir(&self) -> Option<&Path> {
@@ -342,7 +334,7 @@ impl Store {
     /// changes nothing. Returns the hash that records use to refer to it.
     pub fn save_photo(&mut self, p: NewPhoto<'_>) -> Result<PhotoHash, StoreError> {
         let a = &p.attestation;
-        if sha256_hex(p.derivative) != a.sha256.as_str() || a.size != p.derivative.len() as u64 {
+        if photo_hash(p.derivative) != a.sha256 || a.size != p.derivative.len() as u64 {
             return Err(StoreError::PhotoMismatch(a.sha256.to_string()));
         }
         if a.device_id != self.device {

@@ -5,9 +5,8 @@
 use std::time::Duration;
 
 use backon::{BackoffBuilder, ExponentialBackoff};
-use cunjie_protocol::v1::codes;
+use cunjie_protocol::v1::{codes, photo_hash};
 use cunjie_store::UploadJob;
-use sha2::{Digest, Sha256};
 
 use crate::engine::{PhotoProgress, SyncEngine, SyncError, SyncReport};
 use crate::transport::{Transport, TransportError};
@@ -51,13 +50,6 @@ impl ChunkSize {
     pub(crate) fn shrink(&mut self) {
         self.now = (self.now / 2).max(self.min);
     }
-}
-
-fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 fn is_code(e: &TransportError, wanted: &[&str]) -> bool {
@@ -139,7 +131,7 @@ impl<T: Transport> SyncEngine<T> {
                 return Ok(Outcome::Deferred);
             }
         };
-        if sha256_hex(&bytes) != sha.as_str() || bytes.len() as u64 != job.size {
+        if photo_hash(&bytes) != *sha || bytes.len() as u64 != job.size {
             tracing::error!(%sha, "photo file changed on the phone since it was taken");
             self.with_store(|s| s.upload_failed(sha, "照片文件在手机上已损坏，请重新拍照补上"))?;
             return Ok(Outcome::Deferred);
