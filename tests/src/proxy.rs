@@ -86,10 +86,17 @@ impl CutProxy {
                                 open.retain(|s| s.peer_addr().is_ok());
                                 open.push(c);
                             }
-                            let stats = stats.clone();
+                            let (stats, plan) = (stats.clone(), plan.clone());
                             std::thread::spawn(move || {
                                 // A refused upstream is a refused connection for the phone.
-                                let _ = relay(client, upstream, cut, &stats);
+                                let cut_happened =
+                                    relay(client, upstream, cut, &stats).unwrap_or(false);
+                                // A connection that ended before its planned offset (a short
+                                // request, a keep-alive closed at the end of a sync) gives its
+                                // cut back to the next connection, so every planned cut lands.
+                                if let (Some(c), false) = (cut, cut_happened) {
+                                    plan.lock().unwrap_or_else(|e| e.into_inner()).push_front(c);
+                                }
                             });
                         }
                         Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
@@ -163,7 +170,7 @@ fn relay(
     upstream: SocketAddr,
     cut: Option<u64>,
     stats: &Arc<ProxyStats>,
-) -> std::io::Result<()> {
+) -> std::io::Result<bool> {
     client.set_nonblocking(false)?;
     let server = TcpStream::connect(upstream)?;
     let (c2, s2) = (client.try_clone()?, server.try_clone()?);
@@ -171,20 +178,20 @@ fn relay(
     let down = std::thread::spawn(move || {
         let _ = copy(s2, c2, None, &down_stats, false);
     });
-    let _ = copy(client, server, cut, stats, true);
+    let cut_happened = copy(client, server, cut, stats, true).unwrap_or(false);
     let _ = down.join();
-    Ok(())
+    Ok(cut_happened)
 }
 
 /// Copies `from` to `to` until EOF, or until `cut` bytes went through (then shuts both ends
-/// of both sockets so the other direction ends too).
+/// of both sockets so the other direction ends too). Answers whether it cut.
 fn copy(
     mut from: TcpStream,
     mut to: TcpStream,
     cut: Option<u64>,
     stats: &ProxyStats,
     up: bool,
-) -> std::io::Result<()> {
+) -> std::io::Result<bool> {
     let mut buf = [0u8; 16 * 1024];
     let mut moved = 0u64;
     loop {
@@ -193,7 +200,7 @@ fn copy(
                 stats.cuts.fetch_add(1, Ordering::Relaxed);
                 let _ = from.shutdown(Shutdown::Both);
                 let _ = to.shutdown(Shutdown::Both);
-                return Ok(());
+                return Ok(true);
             }
             Some(c) => buf.len().min((c - moved) as usize),
             None => buf.len(),
@@ -201,7 +208,7 @@ fn copy(
         let n = from.read(&mut buf[..limit])?;
         if n == 0 {
             let _ = to.shutdown(Shutdown::Write);
-            return Ok(());
+            return Ok(false);
         }
         to.write_all(&buf[..n])?;
         moved += n as u64;
