@@ -11,9 +11,11 @@ use cunjie_domain::person::{Assignment, Person, Role};
 use cunjie_domain::place;
 use cunjie_domain::template::Template;
 
+use crate::core::audit::{self, AuditEntry, AuditReport};
 use crate::core::auth::{self, AuthError};
 use crate::core::registry::{self, RegistryError, RegistryItem};
 use crate::core::scalar;
+use crate::core::scoring::{self, Appeal, RedBlack, Review, ScoringError};
 use crate::store::{Db, StorageError, vals};
 
 /// Row counts, for checks and the demo.
@@ -66,6 +68,11 @@ impl Township {
         Ok(id
             .and_then(|v| v.text().and_then(|s| s.parse().ok()))
             .map(|id| Self { db, clock, id }))
+    }
+
+    /// The township `id` on `db`, for callers that already know it (a staff session).
+    pub fn at(db: Db, clock: Arc<dyn Clock>, id: TownshipId) -> Self {
+        Self { db, clock, id }
     }
 
     /// The township id.
@@ -294,5 +301,168 @@ impl Township {
     pub fn household(&self, id: &str) -> Result<Option<serde_json::Value>, StorageError> {
         self.db
             .tx(|tx| Ok(registry::record(tx, "household", id)?.map(|r| r.0)))
+    }
+
+    /// A period's ranking (`2026-11`, `2026-Q4`, `2026-H2`) under a scheme (the township's
+    /// default when `None`), computed from the facts now. A published period keeps the scheme
+    /// version it was published with.
+    pub fn ranking(
+        &self,
+        period: &str,
+        scheme: Option<&str>,
+    ) -> Result<scoring::Ranking, ScoringError> {
+        let now = self.clock.now();
+        self.db
+            .tx(|tx| scoring::ranking(tx, self.id, period, scheme, now))
+    }
+
+    /// Recomputes and stores a period's ranking with its scheme version; audited as `by`.
+    pub fn recompute(
+        &self,
+        period: &str,
+        scheme: Option<&str>,
+        by: &str,
+    ) -> Result<scoring::Ranking, ScoringError> {
+        let now = self.clock.now();
+        self.db
+            .tx(|tx| scoring::recompute(tx, self.id, period, scheme, by, now))
+    }
+
+    /// Recomputes and publishes a period's ranking: it keeps this scheme version from now on.
+    pub fn publish_ranking(
+        &self,
+        period: &str,
+        scheme: Option<&str>,
+        by: &str,
+    ) -> Result<scoring::Ranking, ScoringError> {
+        let now = self.clock.now();
+        self.db
+            .tx(|tx| scoring::publish(tx, self.id, period, scheme, by, now))
+    }
+
+    /// The month's 红黑榜 of villages and households.
+    pub fn red_black(&self, month: &str, scheme: Option<&str>) -> Result<RedBlack, ScoringError> {
+        let now = self.clock.now();
+        self.db
+            .tx(|tx| scoring::red_black(tx, self.id, month, scheme, now))
+    }
+
+    /// The latest version of every scheme (the presets are version 1 until edited).
+    pub fn schemes(&self) -> Result<Vec<cunjie_domain::scoring::Scheme>, ScoringError> {
+        let now = self.clock.now();
+        self.db.tx(|tx| scoring::schemes(tx, self.id, now))
+    }
+
+    /// Publishes an edited scheme as the next version of its code; returns the version.
+    pub fn publish_scheme(
+        &self,
+        scheme: &cunjie_domain::scoring::Scheme,
+        by: &str,
+    ) -> Result<u32, ScoringError> {
+        let now = self.clock.now();
+        self.db
+            .tx(|tx| scoring::publish_scheme(tx, self.id, scheme, by, now))
+    }
+
+    /// The month's household sample (drawn, seeded and stratified by group, on first use).
+    pub fn sample(
+        &self,
+        month: &str,
+    ) -> Result<std::collections::BTreeSet<cunjie_domain::ids::HouseholdId>, ScoringError> {
+        let now = self.clock.now();
+        self.db.tx(|tx| scoring::sample_of(tx, self.id, month, now))
+    }
+
+    /// Records an outside commendation or exposure for a village.
+    pub fn record_event(
+        &self,
+        village: cunjie_domain::ids::VillageId,
+        event: &cunjie_domain::scoring::ExternalEvent,
+        by: &str,
+    ) -> Result<String, ScoringError> {
+        let now = self.clock.now();
+        self.db
+            .tx(|tx| scoring::record_event(tx, self.id, village, event, by, now))
+    }
+
+    /// Enters Scheme C's 交办工作 and 群众满意度 scores (0–100) for a village and period.
+    pub fn set_village_input(
+        &self,
+        village: cunjie_domain::ids::VillageId,
+        period: &str,
+        tasks: cunjie_domain::Amount,
+        satisfaction: cunjie_domain::Amount,
+        by: &str,
+    ) -> Result<(), ScoringError> {
+        let now = self.clock.now();
+        self.db.tx(|tx| {
+            scoring::set_village_input(tx, self.id, village, period, tasks, satisfaction, by, now)
+        })
+    }
+
+    /// Marks an inspection (or one of its photos) as 有问题 with a comment.
+    pub fn mark_review(
+        &self,
+        fact: cunjie_domain::ids::InspectionId,
+        photo: Option<&str>,
+        comment: &str,
+        by: &str,
+    ) -> Result<Review, ScoringError> {
+        let now = self.clock.now();
+        self.db
+            .tx(|tx| scoring::mark_review(tx, self.id, fact, photo, comment, by, now))
+    }
+
+    /// Reviews, all or of one inspection, with the correction that resolved each.
+    pub fn reviews(&self, fact: Option<&str>) -> Result<Vec<Review>, ScoringError> {
+        self.db.tx(|tx| scoring::reviews(tx, self.id, fact))
+    }
+
+    /// Records a village's appeal against inspections of a period.
+    pub fn file_appeal(
+        &self,
+        village: cunjie_domain::ids::VillageId,
+        period: &str,
+        facts: &[cunjie_domain::ids::InspectionId],
+        reason: &str,
+        evidence: &str,
+        by: &str,
+    ) -> Result<Appeal, ScoringError> {
+        let now = self.clock.now();
+        self.db.tx(|tx| {
+            scoring::file_appeal(
+                tx, self.id, village, period, facts, reason, evidence, by, now,
+            )
+        })
+    }
+
+    /// Decides an appeal; an upheld one recomputes the period's stored rankings under the
+    /// scheme versions they used, and returns them.
+    pub fn decide_appeal(
+        &self,
+        appeal: &str,
+        upheld: bool,
+        note: &str,
+        by: &str,
+    ) -> Result<Vec<scoring::Ranking>, ScoringError> {
+        let now = self.clock.now();
+        self.db
+            .tx(|tx| scoring::decide_appeal(tx, self.id, appeal, upheld, note, by, now))
+    }
+
+    /// The township's appeals, newest first.
+    pub fn appeals(&self) -> Result<Vec<Appeal>, ScoringError> {
+        self.db.tx(|tx| scoring::appeals(tx, self.id))
+    }
+
+    /// The township's latest audit entries, newest first.
+    pub fn audit_log(&self, limit: usize) -> Result<Vec<AuditEntry>, StorageError> {
+        let t = self.id.to_string();
+        self.db.tx(|tx| audit::entries(tx, &t, limit))
+    }
+
+    /// Checks the whole audit chain (all townships share one chain).
+    pub fn audit_verify(&self) -> Result<AuditReport, StorageError> {
+        self.db.tx(audit::verify)
     }
 }

@@ -1,10 +1,12 @@
 //! The server's rules, written once against [`crate::store::Tx`] for every backend.
 
+pub(crate) mod audit;
 pub(crate) mod auth;
 pub(crate) mod photos;
 pub(crate) mod pull;
 pub(crate) mod push;
 pub(crate) mod registry;
+pub(crate) mod scoring;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use cunjie_domain::ids::{DeviceId, PersonId, TownshipId, VillageId, ZoneId};

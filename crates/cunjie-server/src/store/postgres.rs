@@ -32,6 +32,7 @@ use super::{Backend, Dialect, StorageError, Tx, Value};
 const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/0001_initial.sql"),
     include_str!("../../migrations/postgres/0002_photos.sql"),
+    include_str!("../../migrations/postgres/0003_scoring.sql"),
 ];
 
 /// Key of the advisory lock that serialises concurrent migrators ("cunjie" in ASCII).

@@ -12,6 +12,7 @@ use super::{Backend, Dialect, StorageError, Tx, Value};
 const MIGRATIONS: &[M<'static>] = &[
     M::up(include_str!("../../migrations/sqlite/0001_initial.sql")),
     M::up(include_str!("../../migrations/sqlite/0002_photos.sql")),
+    M::up(include_str!("../../migrations/sqlite/0003_scoring.sql")),
 ];
 
 /// The SQLite backend.
