@@ -32,8 +32,13 @@ use tokio::net::TcpListener;
 pub use api::{ApiError, SweepReport, sweep_uploads};
 pub use blobs::{BlobError, Blobs};
 pub use core::DeviceCtx;
+pub use core::audit::{AuditEntry, AuditReport};
 pub use core::auth::AuthError;
 pub use core::registry::{RegistryError, RegistryItem};
+pub use core::scoring::{
+    Appeal, BoardHousehold, DEFAULT_SCHEME, PeriodKey, Ranking, RedBlack, Review, SAMPLE_MIN,
+    SAMPLE_PCT, ScoringError, VillageRank, sample_size,
+};
 pub use ops::{Counts, Township};
 pub use store::{Db, StorageError};
 
