@@ -7,9 +7,13 @@ use cunjie_e2e::evidence::sha256_hex;
 #[test]
 fn demo_runs_and_prints_scores_under_scheme_t() {
     let dir = tempfile::tempdir().expect("dir");
+    let url_file = dir.path().join("url.txt");
     let out = Command::new(env!("CARGO_BIN_EXE_cunjie-demo"))
         .arg("--data-dir")
         .arg(dir.path())
+        .arg("--no-app")
+        .arg("--print-url-file")
+        .arg(&url_file)
         .output()
         .expect("demo runs");
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -32,6 +36,32 @@ fn demo_runs_and_prints_scores_under_scheme_t() {
         "two inspections and four photo attestations wait in the outbox: {stdout}"
     );
 
+    // Then the simulated month so far, the dashboard's address and the ranking.
+    assert!(
+        stdout.contains("16 部手机 phones"),
+        "every cleaner and inspector works on a phone: {stdout}"
+    );
+    for place in 1..=4 {
+        assert!(
+            stdout.contains(&format!("第 {place} 名")),
+            "four villages ranked 1 to 4, no ties: {stdout}"
+        );
+    }
+    let lines: Vec<String> = std::fs::read_to_string(&url_file)
+        .expect("the URL file is written when the server is ready")
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(lines.len(), 4, "URL, user, password, period: {lines:?}");
+    assert!(
+        stdout.contains(&format!("{}/dashboard/", lines[0]))
+            && lines[0].starts_with("http://127.0.0.1:"),
+        "the dashboard's address on 127.0.0.1: {stdout}"
+    );
+    assert!(
+        stdout.contains(&format!("admin / {}", lines[2])),
+        "and its login: {stdout}"
+    );
     assert!(
         dir.path().join("phone/cunjie.db").is_file(),
         "a real SQLite file on the phone"

@@ -2,6 +2,7 @@
 
 mod demo;
 mod device;
+mod fieldday;
 mod network;
 mod offline_week;
 mod photos;

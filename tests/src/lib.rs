@@ -6,6 +6,7 @@
 //! and the real sync engine over HTTP. Nothing touches the real app-data folder.
 
 pub mod evidence;
+pub mod fieldday;
 pub mod phone;
 pub mod proxy;
 pub mod seed;

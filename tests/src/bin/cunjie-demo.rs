@@ -3,21 +3,33 @@
 //! inspection and the monthly re-check with real JPEG evidence; then it syncs, and the server
 //! scores the village's month under Scheme T from the synced facts.
 //!
-//! `cargo run -p cunjie-e2e --bin cunjie-demo [-- --data-dir DIR] [--serve [--listen ADDR]]`
+//! Then, with a display ($DISPLAY or $WAYLAND_DISPLAY) and the UI built (`ui/dist`), the desktop
+//! app starts on a phone folder enrolled as 太平村's inspector, and the server serves until
+//! Ctrl-C. Without a display, simulated phones work the current month so far
+//! (`cunjie_e2e::fieldday`) and sync; the demo prints the dashboard's address and login and the
+//! month's ranking (and with `--serve` keeps serving).
+//!
+//! `cargo run -p cunjie-e2e --bin cunjie-demo [-- --data-dir DIR] [--serve] [--listen ADDR]
+//!  [--no-app] [--print-url-file FILE] [--seed N]`
 #![allow(clippy::print_stdout, reason = "a command-line demo prints its story")]
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use anyhow::{Context, Result, bail};
+use chrono::Datelike;
+use cunjie_device::DeviceOptions;
+use cunjie_device::api::{Position, Settings};
 use cunjie_domain::catalog::{Catalog, SubjectKind};
-use cunjie_domain::clock::SystemClock;
+use cunjie_domain::clock::{Clock, SystemClock};
 use cunjie_domain::fact::{Inspection, InspectionType, ItemResult, PhotoHash, Subject};
 use cunjie_domain::geo::GeoPolicy;
+use cunjie_domain::person::Role;
 use cunjie_domain::scoring::{
-    Scheme, SchemeKind, VillageMonth, score_inspection, score_village_month,
+    Scheme, SchemeKind, VillageMonth, rank, score_inspection, score_village_month,
 };
+use cunjie_e2e::fieldday::{self, FieldMonth};
 use cunjie_e2e::sim::{new_inspection, photo_context, take_photo};
 use cunjie_server::{AppState, Blobs, demo};
 use cunjie_store::{Store, StoreOptions};
@@ -27,7 +39,12 @@ struct Args {
     dir: Option<PathBuf>,
     serve: bool,
     listen: String,
+    no_app: bool,
+    url_file: Option<PathBuf>,
+    seed: u64,
 }
+
+const USAGE: &str = "用法 usage: cunjie-demo [--data-dir DIR] [--serve] [--listen 127.0.0.1:8080] [--no-app] [--print-url-file FILE] [--seed N]";
 
 fn parse_args() -> Result<Args> {
     let mut args = std::env::args().skip(1);
@@ -35,6 +52,9 @@ fn parse_args() -> Result<Args> {
         dir: None,
         serve: false,
         listen: "127.0.0.1:0".into(),
+        no_app: false,
+        url_file: None,
+        seed: 2026,
     };
     while let Some(a) = args.next() {
         match a.as_str() {
@@ -44,14 +64,31 @@ fn parse_args() -> Result<Args> {
                 ))
             }
             "--serve" => out.serve = true,
+            "--no-app" => out.no_app = true,
             "--listen" => {
                 out.listen = args
                     .next()
                     .context("--listen needs an address such as 127.0.0.1:8080")?
             }
+            "--print-url-file" => {
+                out.url_file = Some(PathBuf::from(
+                    args.next().context("--print-url-file needs a file name")?,
+                ))
+            }
+            "--seed" => {
+                out.seed = args
+                    .next()
+                    .context("--seed needs a number")?
+                    .parse()
+                    .context("--seed needs a number")?
+            }
             "-h" | "--help" => {
+                println!("{USAGE}");
                 println!(
-                    "用法 usage: cunjie-demo [--data-dir DIR] [--serve [--listen 127.0.0.1:8080]]"
+                    "  --no-app: 不启动桌面应用，模拟本月外业 (do not start the desktop app; simulate the month's field work)"
+                );
+                println!(
+                    "  --print-url-file FILE: 准备好后写入 written when ready: URL, user, password, period (one a line)"
                 );
                 std::process::exit(0);
             }
@@ -305,20 +342,7 @@ async fn main() -> Result<()> {
             );
         }
     }
-    for h in engine
-        .store()
-        .lock()
-        .map_err(|_| anyhow::anyhow!("store lock"))?
-        .history(10)?
-    {
-        println!("  {} {} {}", h.submitted_at, h.kind, h.state.label_zh());
-    }
-    let facts: Vec<Inspection> = server
-        .office
-        .fact_rows()?
-        .into_iter()
-        .map(|(_, row)| serde_json::from_value(row))
-        .collect::<Result<_, _>>()?;
+    let facts = inspections(&server.office)?;
     let Scheme {
         kind: SchemeKind::Yuan(mut scheme_t),
         code,
@@ -372,14 +396,189 @@ async fn main() -> Result<()> {
         result.deductions, result.rewards, result.net
     );
 
-    if args.serve {
+    // Next: the desktop app with a display, else a simulated month of field work.
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let display = ["DISPLAY", "WAYLAND_DISPLAY"]
+        .iter()
+        .any(|v| std::env::var_os(v).is_some_and(|x| !x.is_empty()));
+    let ui_built = root.join("ui/dist/index.html").is_file();
+    let password = admin_password(&dir.join("server"), server.admin_password.as_deref())?;
+    let dashboard = format!("{url}/dashboard/");
+    let mut app = None;
+    if display && ui_built && !args.no_app {
+        let phone_dir = dir.join("app-phone");
+        let phone = cunjie_device::Device::open(&phone_dir, DeviceOptions::default())
+            .map_err(|e| anyhow::anyhow!("{}", e.message_zh()))?;
+        if !phone.status().map_err(|e| anyhow::anyhow!("{e}"))?.enrolled {
+            let code = server
+                .office
+                .enrollment_code(d.inspector(0).id, Role::Inspector, 7)?;
+            phone
+                .enroll(&url, &code, "桌面演示 desktop demo")
+                .await
+                .map_err(|e| anyhow::anyhow!("{} ({})", e.message_zh(), e.code()))
+                .context("enrolling the app's phone folder")?;
+            // Desktops have no GPS: a clearly labelled fixed position in the village.
+            if let Some(c) = village.centroid {
+                phone
+                    .save_settings(Settings {
+                        fixed_position: Some(Position {
+                            lat: c.lat,
+                            lon: c.lon,
+                            accuracy_m: 10.0,
+                        }),
+                        ..Settings::default()
+                    })
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+            }
+        }
+        drop(phone);
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        println!(
+            "\n桌面应用 desktop app: {} 的手机数据 phone data {} 已登记 enrolled; 启动 starting: cargo run -p cunjie-app -- --data-dir {}",
+            d.inspector(0).name,
+            phone_dir.display(),
+            phone_dir.display()
+        );
+        app = Some(
+            std::process::Command::new(cargo)
+                .current_dir(&root)
+                .args(["run", "--locked", "-p", "cunjie-app", "--", "--data-dir"])
+                .arg(&phone_dir)
+                .spawn()
+                .context("starting the desktop app with cargo")?,
+        );
+    } else {
+        if args.no_app {
+            // Asked not to start the app (tests, scripts).
+        } else if display {
+            println!(
+                "\n界面还没有构建，不启动桌面应用。The UI is not built, so the desktop app does not start; build it with:\n  (cd ui && npm ci && npm run build)\n改为模拟本月外业。Simulating this month's field work instead."
+            );
+        } else {
+            println!(
+                "\n没有图形界面（未设置 DISPLAY 或 WAYLAND_DISPLAY），不启动桌面应用；改为模拟本月外业。\nNo display ($DISPLAY / $WAYLAND_DISPLAY unset), so the desktop app does not start; simulating this month's field work instead."
+            );
+        }
+        fill_month(&url, &server, &dir, args.seed).await?;
+    }
+    println!("\n镇整治办看板 dashboard: {dashboard}  登录 login: admin / {password}");
+    if let Some(f) = &args.url_file {
+        let period = FieldMonth::so_far(args.seed, SystemClock.now()).period();
+        std::fs::write(f, format!("{url}\nadmin\n{password}\n{period}\n"))
+            .with_context(|| format!("writing {}", f.display()))?;
+    }
+
+    if args.serve || app.is_some() {
         let (who, _, code) = &server.codes[1];
         println!(
-            "\n服务器继续运行 still serving on {url} (Ctrl-C to stop). {who} enrollment code: {code}"
+            "服务器继续运行 still serving on {url} (Ctrl-C to stop). {who} enrollment code: {code}"
         );
         let _ = tokio::signal::ctrl_c().await;
     }
+    if let Some(mut app) = app {
+        let _ = app.kill();
+        let _ = app.wait();
+    }
     let _ = stop.send(());
     serving.await.context("server task")?.context("server")?;
+    Ok(())
+}
+
+/// Every inspection the server holds.
+fn inspections(office: &cunjie_server::Township) -> Result<Vec<Inspection>> {
+    office
+        .fact_rows()?
+        .into_iter()
+        .filter(|(_, row)| row.get("template").is_some())
+        .map(|(_, row)| Ok(serde_json::from_value(row)?))
+        .collect()
+}
+
+/// The administrator's password: made when the township was created (kept beside the server's
+/// database for later runs on the same folder).
+fn admin_password(server_dir: &Path, created: Option<&str>) -> Result<String> {
+    let file = server_dir.join("admin-password.txt");
+    if let Some(p) = created {
+        std::fs::write(&file, p).context("keeping the admin password")?;
+        return Ok(p.to_owned());
+    }
+    Ok(std::fs::read_to_string(&file)
+        .map(|s| s.trim().to_owned())
+        .unwrap_or_else(|_| "（见首次运行 see the first run）".into()))
+}
+
+/// Simulated phones work the current month so far and sync; then the month's ranking under
+/// Scheme T from what the server holds.
+async fn fill_month(url: &str, server: &demo::DemoServer, dir: &Path, seed: u64) -> Result<()> {
+    let cfg = FieldMonth::so_far(seed, SystemClock.now());
+    let phones = dir.join("phones");
+    let done = phones.join("month-done");
+    if done.is_file() {
+        println!(
+            "本月外业已模拟过 this month was simulated on an earlier run ({})",
+            phones.display()
+        );
+    } else {
+        println!(
+            "模拟外业 field work: {} 日至 {} 日 days {}–{} of {} · {} 名保洁员 cleaners, {} 名检查员 inspectors …",
+            cfg.first_day,
+            cfg.last_day,
+            cfg.first_day,
+            cfg.last_day,
+            cfg.period(),
+            server.demo.zones.len(),
+            server.demo.villages.len()
+        );
+        let crew = fieldday::enrollees(&server.office, &server.demo)?;
+        let report = fieldday::run(url, &server.demo, &crew, &cfg, &phones).await?;
+        std::fs::write(&done, report.summary())?;
+        println!("{}", report.summary());
+    }
+
+    // The month's ranking under Scheme T from every inspection of the month on the server.
+    let Scheme {
+        kind: SchemeKind::Yuan(mut scheme_t),
+        ..
+    } = Scheme::township_monthly_yuan()
+    else {
+        bail!("Scheme T is a yuan scheme")
+    };
+    scheme_t.base_subsidy = cunjie_domain::Amount::whole(1_000);
+    let facts = inspections(&server.office)?;
+    let d = &server.demo;
+    let mut scores = Vec::new();
+    for v in &d.villages {
+        let of_month: Vec<Inspection> = facts
+            .iter()
+            .filter(|i| {
+                i.village == v.id
+                    && i.started_at.year() == cfg.year
+                    && i.started_at.month() == cfg.month
+            })
+            .cloned()
+            .collect();
+        let households: BTreeMap<_, _> = d
+            .households
+            .iter()
+            .filter(|h| h.village == v.id)
+            .map(|h| (h.id, h.clone()))
+            .collect();
+        let month = VillageMonth {
+            village: v,
+            inspections: &of_month,
+            households: &households,
+            demo_households: households.values().filter(|h| h.is_demo_household).count() as u32,
+            events: &[],
+        };
+        scores.push((v.name.clone(), score_village_month(&scheme_t, &month).net));
+    }
+    println!(
+        "{} 月排名 ranking (Scheme T, 基本补助 base ¥1,000, 本月全部检查 all of the month's inspections):",
+        cfg.period()
+    );
+    for r in rank(&scores) {
+        println!("  第 {} 名  {:<6} ¥{}", r.rank, r.key, r.score);
+    }
     Ok(())
 }
