@@ -126,6 +126,39 @@ enum Command {
         #[arg(long)]
         device: DeviceId,
     },
+    /// Recompute and store a period's village ranking from the synced facts, and print it (a
+    /// table, or JSON: per village its score, rank and deductions by standard item code).
+    /// Re-running gives the same numbers; a published period keeps its scheme version.
+    Score {
+        #[command(flatten)]
+        storage: Storage,
+        /// Township code.
+        #[arg(long)]
+        township: String,
+        /// Month (2026-11), quarter (2026-Q4) or half-year (2026-H2).
+        #[arg(long, alias = "period")]
+        month: String,
+        /// Scheme code: TOWNSHIP_MONTHLY_YUAN (default) or COUNTY_HALFYEAR_100.
+        #[arg(long)]
+        scheme: Option<String>,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+        /// Publish the result: it keeps this scheme version from now on.
+        #[arg(long)]
+        publish: bool,
+        /// Who recomputes, for the audit log.
+        #[arg(long, default_value = "cli")]
+        by: String,
+    },
+    /// Check the audit log's hash chain; exits with 1 and names the first bad entry if broken.
+    AuditVerify {
+        #[command(flatten)]
+        storage: Storage,
+        /// Township code.
+        #[arg(long)]
+        township: String,
+    },
     /// Serve a seeded demo township (桐木镇, 4 villages) and print enrollment codes.
     Demo {
         /// Address to listen on.
@@ -154,6 +187,63 @@ fn default_url(dir: &Path) -> String {
 fn office(db: Db, code: &str) -> Result<Township> {
     Township::open(db, Arc::new(SystemClock), code)?
         .with_context(|| format!("no township with code {code}; run `cunjie-server init` first"))
+}
+
+/// The `--json` shape of `score`: stable keys, amounts as decimal strings.
+fn score_json(r: &cunjie_server::Ranking) -> serde_json::Value {
+    serde_json::json!({
+        "period": r.period,
+        "scheme": r.scheme_code,
+        "scheme_version": r.scheme_version,
+        "unit": r.unit,
+        "digest": r.digest,
+        "villages": r.rows.iter().map(|v| serde_json::json!({
+            "code": v.village_code,
+            "name": v.village_name,
+            "score": v.score.to_string(),
+            "rank": v.rank,
+            "deductions_by_item": v.by_item.iter().map(|(k, a)| (k.clone(), serde_json::Value::String(a.to_string()))).collect::<serde_json::Map<_, _>>(),
+            "self_eval": v.self_eval.map(|a| a.to_string()),
+            "recheck": v.recheck.map(|a| a.to_string()),
+            "counted": v.counted,
+            "ad_hoc": v.ad_hoc,
+        })).collect::<Vec<_>>(),
+    })
+}
+
+fn print_ranking(r: &cunjie_server::Ranking) {
+    println!(
+        "{} 村排名 village ranking · {} v{} ({}) · {}",
+        r.period_zh,
+        r.scheme_code,
+        r.scheme_version,
+        r.scheme_name_zh,
+        if r.unit == "yuan" {
+            "元 yuan"
+        } else {
+            "分 points"
+        }
+    );
+    println!(
+        "{:>4}  {:<8} {:>10} {:>10} {:>10} {:>5} {:>5}  扣分项 deductions by item",
+        "名次", "村", "得分", "自评", "差额", "计入", "另计"
+    );
+    for v in &r.rows {
+        let opt = |a: Option<cunjie_domain::Amount>| a.map_or("-".to_owned(), |a| a.to_string());
+        let items: Vec<String> = v.by_item.iter().map(|(k, a)| format!("{k} {a}")).collect();
+        println!(
+            "{:>4}  {:<8} {:>10} {:>10} {:>10} {:>5} {:>5}  {}",
+            v.rank,
+            v.village_name,
+            v.score.to_string(),
+            opt(v.self_eval),
+            opt(v.difference),
+            v.counted,
+            v.ad_hoc,
+            items.join(", ")
+        );
+    }
+    println!("digest {}", r.digest);
 }
 
 fn parse_role(s: &str) -> Result<Role> {
@@ -318,6 +408,43 @@ async fn main() -> Result<()> {
                 Ok(())
             } else {
                 bail!("no active device {device} in township {township}")
+            }
+        }
+        Command::Score {
+            storage,
+            township,
+            month,
+            scheme,
+            json,
+            publish,
+            by,
+        } => {
+            let office = office(open(&storage)?, &township)?;
+            let by = format!("cli:{by}");
+            let r = if publish {
+                office.publish_ranking(&month, scheme.as_deref(), &by)?
+            } else {
+                office.recompute(&month, scheme.as_deref(), &by)?
+            };
+            if json {
+                println!("{}", serde_json::to_string_pretty(&score_json(&r))?);
+            } else {
+                print_ranking(&r);
+            }
+            Ok(())
+        }
+        Command::AuditVerify { storage, township } => {
+            let office = office(open(&storage)?, &township)?;
+            let report = office.audit_verify()?;
+            match report.first_broken {
+                None => {
+                    println!("审计链完好 audit chain intact: {} entries", report.entries);
+                    Ok(())
+                }
+                Some(seq) => bail!(
+                    "审计链断裂 audit chain broken at entry {seq}: {}",
+                    report.reason.unwrap_or_default()
+                ),
             }
         }
         Command::Demo { listen, data_dir } => {

@@ -24,6 +24,10 @@ pub(crate) use crate::photos::{
     photos_are_verified_against_exif_time_and_the_subjects_place,
     uploads_need_an_attestation_from_this_device,
 };
+pub(crate) use crate::scoring::{
+    a_fixture_month_reproduces_hand_computed_ranks,
+    an_upheld_appeal_recomputes_under_the_published_version,
+};
 
 fn photo(n: u8) -> PhotoHash {
     format!("{n:02x}").repeat(32).parse().expect("hex")
@@ -711,6 +715,8 @@ macro_rules! scenarios {
             a_stalled_request_does_not_block_the_next_one,
             a_partial_file_longer_than_its_offset_is_cut_back,
             a_photo_over_8_mib_goes_in_one_patch,
+            a_fixture_month_reproduces_hand_computed_ranks,
+            an_upheld_appeal_recomputes_under_the_published_version,
         );
     };
 }

@@ -67,8 +67,18 @@ impl Harness {
 
     /// A server on `db` keeping photos in `blobs` (`dir` is kept as long as the harness).
     pub(crate) fn with_blobs(db: Db, blobs: Blobs, dir: tempfile::TempDir) -> Self {
+        Self::with_township(db, blobs, dir, demo_township(2, 2, 12))
+    }
+
+    /// A server on `db` seeded with the given demo township instead of the default one.
+    pub(crate) fn with_demo(db: Db, demo: DemoTownship) -> Self {
+        let blob_dir = tempfile::tempdir().expect("blob dir");
+        let blobs = Blobs::local(blob_dir.path()).expect("blob folders");
+        Self::with_township(db, blobs, blob_dir, demo)
+    }
+
+    fn with_township(db: Db, blobs: Blobs, dir: tempfile::TempDir, demo: DemoTownship) -> Self {
         let clock = Arc::new(FakeClock::at(2026, 11, 17, 9, 0, 0));
-        let demo = demo_township(2, 2, 12);
         let office = Township::init(
             db.clone(),
             clock.clone(),

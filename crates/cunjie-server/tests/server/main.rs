@@ -9,5 +9,6 @@ mod pg_launcher;
 mod photos;
 #[cfg(feature = "s3")]
 mod s3;
+mod scoring;
 mod sqlite;
 mod tus_client;
