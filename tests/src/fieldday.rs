@@ -5,8 +5,8 @@
 //! Each day, every cleaner walks a round of their zone (positions along the road, each
 //! checkpoint cleared, overflowing or damaged, now and then a photo or a reported problem);
 //! every inspector checks two or three households with the 门前三包 checklist (a few failures,
-//! each with its photo and a note, some with a rectification order that is closed a few days
-//! later with an "after" photo). Before the 16th each village evaluates itself
+//! each with its photo and a note, some with a rectification order; every other order is
+//! closed a few days later with an "after" photo, the rest stay open or fall overdue). Before the 16th each village evaluates itself
 //! (`VillageSelfEval`), and on the 16th–19th the township re-checks it (`TownshipRecheck`), both
 //! with the village template.
 //!
@@ -533,8 +533,11 @@ pub async fn run(
                 .clock
                 .set(at(date, 1, 40) + chrono::Duration::minutes(rng.below(20) as i64));
             for visit in &schedule[d][vi] {
+                // Every other order is closed a few days later; the rest stay open (and
+                // fall overdue after a week).
                 if let Some(id) =
                     inspect_household(phone, visit, date, &mut rng, &mut next_photo, &mut report)?
+                    && report.rectifications_issued % 2 == 1
                 {
                     to_close.push((day + 3 + rng.below(4) as u32, vi, id));
                 }

@@ -18,7 +18,6 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use anyhow::{Context, Result, bail};
-use chrono::Datelike;
 use cunjie_device::DeviceOptions;
 use cunjie_device::api::{Position, Settings};
 use cunjie_domain::catalog::{Catalog, SubjectKind};
@@ -27,7 +26,7 @@ use cunjie_domain::fact::{Inspection, InspectionType, ItemResult, PhotoHash, Sub
 use cunjie_domain::geo::GeoPolicy;
 use cunjie_domain::person::Role;
 use cunjie_domain::scoring::{
-    Scheme, SchemeKind, VillageMonth, rank, score_inspection, score_village_month,
+    Scheme, SchemeKind, VillageMonth, score_inspection, score_village_month,
 };
 use cunjie_e2e::fieldday::{self, FieldMonth};
 use cunjie_e2e::sim::{new_inspection, photo_context, take_photo};
@@ -536,49 +535,25 @@ async fn fill_month(url: &str, server: &demo::DemoServer, dir: &Path, seed: u64)
         println!("{}", report.summary());
     }
 
-    // The month's ranking under Scheme T from every inspection of the month on the server.
-    let Scheme {
-        kind: SchemeKind::Yuan(mut scheme_t),
-        ..
-    } = Scheme::township_monthly_yuan()
-    else {
-        bail!("Scheme T is a yuan scheme")
-    };
-    scheme_t.base_subsidy = cunjie_domain::Amount::whole(1_000);
-    let facts = inspections(&server.office)?;
-    let d = &server.demo;
-    let mut scores = Vec::new();
-    for v in &d.villages {
-        let of_month: Vec<Inspection> = facts
-            .iter()
-            .filter(|i| {
-                i.village == v.id
-                    && i.started_at.year() == cfg.year
-                    && i.started_at.month() == cfg.month
-            })
-            .cloned()
-            .collect();
-        let households: BTreeMap<_, _> = d
-            .households
-            .iter()
-            .filter(|h| h.village == v.id)
-            .map(|h| (h.id, h.clone()))
-            .collect();
-        let month = VillageMonth {
-            village: v,
-            inspections: &of_month,
-            households: &households,
-            demo_households: households.values().filter(|h| h.is_demo_household).count() as u32,
-            events: &[],
-        };
-        scores.push((v.name.clone(), score_village_month(&scheme_t, &month).net));
-    }
+    // The month's ranking, as the server computes it for the dashboard.
+    let r = server
+        .office
+        .ranking(&cfg.period(), None)
+        .map_err(|e| anyhow::anyhow!("{e}"))
+        .context("the month's ranking")?;
     println!(
-        "{} 月排名 ranking (Scheme T, 基本补助 base ¥1,000, 本月全部检查 all of the month's inspections):",
-        cfg.period()
+        "服务器排名 server ranking · {} · {}（{} v{}）",
+        r.period_zh, r.scheme_name_zh, r.scheme_code, r.scheme_version
     );
-    for r in rank(&scores) {
-        println!("  第 {} 名  {:<6} ¥{}", r.rank, r.key, r.score);
+    for v in &r.rows {
+        println!(
+            "  第 {} 名  {}  {:>8} {}  (计分检查 counted inspections: {})",
+            v.rank,
+            v.village_name,
+            v.score.to_string(),
+            r.unit,
+            v.counted
+        );
     }
     Ok(())
 }
