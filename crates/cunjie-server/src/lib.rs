@@ -17,6 +17,7 @@
 mod api;
 pub mod blobs;
 mod core;
+mod dashboard;
 pub mod demo;
 pub mod import;
 mod ops;
@@ -63,7 +64,7 @@ impl AppState {
 
 /// The HTTP application.
 pub fn app(state: AppState) -> Router {
-    api::router(state)
+    api::router(state.clone()).merge(dashboard::router(state))
 }
 
 /// Sweeps expired uploads now and then every `every` until the task is dropped (see

@@ -3,6 +3,7 @@
 
 mod api;
 mod conformance;
+mod dashboard;
 mod harness;
 mod pg;
 mod pg_launcher;
