@@ -22,7 +22,7 @@ use super::{
     Ctx, Lang, PageError, SESSION_COOKIE, blocking, check_csrf, form_map, query_map, request_lang,
 };
 use crate::AppState;
-use crate::core::{auth, photos, sha256_hex};
+use crate::core::{audit, auth, photos, sha256_hex, ts};
 use crate::store::vals;
 
 fn respond(
@@ -116,13 +116,27 @@ pub(crate) async fn login_submit(
     };
     let now = st.clock.now();
     let db = st.db.clone();
-    let res = blocking(
-        move || match db.tx(|tx| auth::staff_login(tx, user.trim(), &pass, now)) {
-            Ok((token, _)) => Ok(Some(token)),
+    let res = blocking(move || {
+        // A successful sign-in is recorded in the audit log in the same transaction.
+        let login = db.tx(|tx| {
+            let (token, township) = auth::staff_login(tx, user.trim(), &pass, now)?;
+            audit::append(
+                tx,
+                &township.to_string(),
+                &ts(now),
+                &format!("staff:{}", user.trim()),
+                "dashboard_login",
+                "dashboard",
+                &json!({}),
+            )?;
+            Ok::<_, auth::AuthError>(token)
+        });
+        match login {
+            Ok(token) => Ok(Some(token)),
             Err(auth::AuthError::BadLogin) => Ok(None),
             Err(e) => Err(PageError::from(e)),
-        },
-    )
+        }
+    })
     .await;
     match res {
         Ok(Some(token)) => {
@@ -154,13 +168,27 @@ pub(crate) async fn logout(State(st): State<AppState>, ctx: Ctx, body: Bytes) ->
     }
     let db = st.db.clone();
     let hash = sha256_hex(&ctx.token);
+    let township = ctx.township.id.clone();
+    let user = ctx.username.clone();
+    let now = st.clock.now();
     let res = blocking(move || {
         db.tx(|tx| {
-            tx.exec(
+            if tx.exec(
                 "DELETE FROM staff_session WHERE token_hash = $1",
                 vals![&hash],
-            )
-            .map_err(PageError::from)
+            )? > 0
+            {
+                audit::append(
+                    tx,
+                    &township,
+                    &ts(now),
+                    &format!("staff:{user}"),
+                    "dashboard_logout",
+                    "dashboard",
+                    &json!({}),
+                )?;
+            }
+            Ok::<_, PageError>(())
         })
     })
     .await;

@@ -620,6 +620,10 @@ async fn posts_need_the_csrf_token_and_recompute_is_audited() {
         html.contains("score_recomputed") && html.contains("staff:admin"),
         "the audit log shows who recomputed: {html}"
     );
+    assert!(
+        html.contains("dashboard_login"),
+        "and who signed in to the dashboard"
+    );
     assert!(html.contains("data-ok=\"true\""), "and the chain verifies");
 }
 
