@@ -1000,7 +1000,24 @@ fn map_data(st: &AppState, ctx: &Ctx) -> Result<Value, PageError> {
             json!({"x": x, "y": y, "title": format!("{} {}", f.kind.label_zh(), f.number)})
         })
         .collect();
+    let villages: Vec<Value> = reg
+        .villages
+        .iter()
+        .filter_map(|v| {
+            // The label sits above the village's northernmost house (or at its centre point).
+            let top = reg
+                .households
+                .iter()
+                .filter(|h| h.village == v.id)
+                .filter_map(|h| h.location)
+                .max_by(|a, b| a.lat.total_cmp(&b.lat))
+                .or(v.centroid)?;
+            let (x, y) = proj.xy(top);
+            Some(json!({"name": v.name, "x": x, "y": (y - 10.0).max(14.0)}))
+        })
+        .collect();
     Ok(json!({
+        "villages": villages,
         "width": proj.width,
         "height": proj.height.round(),
         "zones": zones,

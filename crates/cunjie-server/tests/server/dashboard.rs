@@ -125,6 +125,11 @@ async fn seeded() -> (tempfile::TempDir, Harness) {
     let dir = tempfile::tempdir().expect("temp dir");
     let db = cunjie_server::Db::open(&format!("sqlite://{}", dir.path().join("d.db").display()))
         .expect("db");
+    (dir, seeded_on(db).await)
+}
+
+/// [`seeded`] on any database.
+async fn seeded_on(db: cunjie_server::Db) -> Harness {
     let h = Harness::new(db);
     let inspector = h.demo.inspector(0).clone();
     let mut phone = h.enroll(inspector.id, Role::Inspector).await;
@@ -241,7 +246,7 @@ async fn seeded() -> (tempfile::TempDir, Harness) {
         !body.to_string().contains("rejected"),
         "the round is applied: {body}"
     );
-    (dir, h)
+    h
 }
 
 #[tokio::test]
@@ -469,10 +474,8 @@ fn pages(household: &str, fact: &str) -> Vec<(String, Vec<&'static str>, &'stati
     ]
 }
 
-#[tokio::test]
-async fn every_page_renders_its_test_ids_in_chinese_and_in_english() {
-    let (_d, h) = seeded().await;
-    let cookie = login(&h, "admin", "correct horse battery").await;
+/// Household 0 and its inspection's fact id.
+fn household_and_fact(h: &Harness) -> (String, String) {
     let household = h.demo.households[0].id.to_string();
     let facts = h.office.fact_rows().expect("facts");
     let fact = facts
@@ -480,6 +483,48 @@ async fn every_page_renders_its_test_ids_in_chinese_and_in_english() {
         .find(|(_, v)| v["subject"]["id"] == household)
         .map(|(id, _)| id.clone())
         .expect("household 0 was inspected");
+    (household, fact)
+}
+
+#[tokio::test]
+async fn every_page_renders_on_postgresql_too() {
+    let (_pg, db) = crate::pg_launcher::fresh_pg_db();
+    let h = seeded_on(db).await;
+    let cookie = login(&h, "admin", "correct horse battery").await;
+    let (household, fact) = household_and_fact(&h);
+    for (path, ids, _) in pages(&household, &fact) {
+        let r = get(&h, &path, &cookie).await;
+        assert_eq!(
+            r.status,
+            StatusCode::OK,
+            "{path} renders on PostgreSQL: {}",
+            r.text()
+        );
+        for id in ids {
+            assert!(
+                r.text().contains(&format!("data-testid=\"{id}\"")),
+                "{path} carries data-testid={id} on PostgreSQL"
+            );
+        }
+    }
+    for path in [
+        "/dashboard/export/ranking.xlsx?period=2026-11",
+        "/dashboard/export/ranking.csv?period=2026-11",
+        "/dashboard/export/findings.geojson",
+    ] {
+        assert_eq!(
+            get(&h, path, &cookie).await.status,
+            StatusCode::OK,
+            "{path} on PostgreSQL"
+        );
+    }
+}
+
+#[tokio::test]
+async fn every_page_renders_its_test_ids_in_chinese_and_in_english() {
+    let (_d, h) = seeded().await;
+    let cookie = login(&h, "admin", "correct horse battery").await;
+    let (household, fact) = household_and_fact(&h);
     for (path, ids, title) in pages(&household, &fact) {
         let r = get(&h, &path, &cookie).await;
         let html = r.text();
