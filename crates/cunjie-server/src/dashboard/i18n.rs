@@ -165,6 +165,7 @@ pub(crate) const LABELS: &[(&str, &str, &str)] = &[
     ("item", "项目", "Item"),
     ("due", "限期", "Due"),
     ("ageing", "已过天数", "Age (days)"),
+    ("overdue_by", "逾期天数", "days overdue"),
     ("before", "整改前", "Before"),
     ("after", "整改后", "After"),
     ("assignee", "责任人", "Assignee"),

@@ -556,11 +556,15 @@ fn cleaners_data(st: &AppState, ctx: &Ctx) -> Result<Value, PageError> {
     let rows: Vec<Value> = current
         .iter()
         .map(|c| {
+            // A month in which nobody in the township recorded a round has no data, not a
+            // floor coefficient for everyone.
             let history: Vec<String> = hist
                 .iter()
                 .map(|(_, list)| {
+                    let any = list.iter().any(|x| x.rounds > 0);
                     list.iter()
                         .find(|x| x.person_id == c.person_id)
+                        .filter(|_| any)
                         .map_or_else(|| "—".to_owned(), |x| format!("{:.2}", x.coefficient))
                 })
                 .collect();
@@ -806,6 +810,9 @@ fn rect_json(
         "issued": cn_time(o.issued_at),
         "due": o.due.to_string(),
         "ageing": (today - cn_date(o.issued_at)).num_days(),
+        "overdue_days": matches!(o.state, RectificationState::Open | RectificationState::Overdue)
+            .then(|| (today - o.due).num_days())
+            .filter(|d| *d > 0),
         "state": state_code(o.state),
         "state_label": state_label(o.state, ctx.lang),
         "note": o.note,
@@ -1085,16 +1092,24 @@ pub(crate) async fn evidence(
                     "fix": row.and_then(|r| r.fix.clone()).unwrap_or_default(),
                     "hash_ok": ok(&v["hash_ok"]),
                     "signature_ok": ok(&v["signature_ok"]),
-                    "time_check": v["time_check"].as_str().unwrap_or("—"),
-                    "place_check": v["place_check"].as_str().unwrap_or("—"),
+                    "time_check": check_label(v["time_check"].as_str(), c.lang),
+                    "place_check": check_label(v["place_check"].as_str(), c.lang),
+                    "time_code": v["time_check"],
+                    "place_code": v["place_check"],
                     "distance_m": v["distance_m"],
                     "verified": !v.is_null(),
                 })
             })
             .collect();
+        let kind = ev["kind"].as_str().unwrap_or_default();
         Ok(json!({
             "fact_id": id,
-            "kind": ev["kind"],
+            "kind": match kind {
+                "inspection" => c.lang.pick("检查记录", "inspection"),
+                "round" => c.lang.pick("保洁巡回", "cleaner's round"),
+                "rectification" => c.lang.pick("整改单", "rectification order"),
+                other => other,
+            },
             "pending": ev["photos_pending"],
             "photos": photos,
         }))
@@ -1107,6 +1122,23 @@ pub(crate) async fn evidence(
         "evidence_title",
         res,
     )
+}
+
+/// A verification check's code in words (`ok`, `exif_mismatch`, `after_receipt`, `no_exif`,
+/// `far`, `no_fix`, `no_place`); `—` before the bytes arrived.
+fn check_label(code: Option<&str>, lang: Lang) -> String {
+    let (zh, en) = match code {
+        None => return "—".to_owned(),
+        Some("ok") => ("一致", "consistent"),
+        Some("exif_mismatch") => ("与照片EXIF时间不符", "differs from the photo's EXIF time"),
+        Some("after_receipt") => ("晚于服务器收到时间", "after the server received it"),
+        Some("no_exif") => ("照片无EXIF时间", "no EXIF time in the photo"),
+        Some("far") => ("离对象过远", "too far from the subject"),
+        Some("no_fix") => ("拍摄时无定位", "no position fix"),
+        Some("no_place") => ("对象无坐标", "the subject has no position"),
+        Some(other) => return other.to_owned(),
+    };
+    lang.pick(zh, en).to_owned()
 }
 
 /// `GET /dashboard/photos/{sha256}`: a stored photo of the session's township.

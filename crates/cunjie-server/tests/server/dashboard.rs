@@ -593,6 +593,11 @@ async fn every_page_renders_its_test_ids_in_chinese_and_in_english() {
         r.text().contains("data-state=\"overdue\""),
         "the order past its due date shows as overdue"
     );
+    assert!(
+        r.text()
+            .contains("data-testid=\"rectification-overdue-days\">逾期天数 2<"),
+        "two days past its due date (the 15th; today is the 17th)"
+    );
     let r = get(&h, "/dashboard/", &cookie).await;
     assert!(
         r.text().contains("1 / "),
