@@ -41,12 +41,15 @@ fn demo_runs_and_prints_scores_under_scheme_t() {
         stdout.contains("16 部手机 phones"),
         "every cleaner and inspector works on a phone: {stdout}"
     );
-    for place in 1..=4 {
-        assert!(
-            stdout.contains(&format!("第 {place} 名")),
-            "four villages ranked 1 to 4, no ties: {stdout}"
-        );
-    }
+    // Early in a month the ranking may have ties (no re-check yet), so only its lines count.
+    assert_eq!(
+        stdout
+            .lines()
+            .filter(|l| l.trim_start().starts_with("第 ") && l.contains("名"))
+            .count(),
+        4,
+        "the four villages ranked: {stdout}"
+    );
     let lines: Vec<String> = std::fs::read_to_string(&url_file)
         .expect("the URL file is written when the server is ready")
         .lines()

@@ -103,6 +103,17 @@ impl FieldMonth {
         }
     }
 
+    /// The whole of a month.
+    pub fn whole(seed: u64, year: i32, month: u32) -> Result<Self> {
+        let first = NaiveDate::from_ymd_opt(year, month, 1)
+            .with_context(|| format!("{year}-{month:02} is not a month"))?;
+        let last = first
+            .checked_add_months(chrono::Months::new(1))
+            .and_then(|d| d.pred_opt())
+            .context("the month's last day")?;
+        Ok(Self::new(seed, year, month, 1, last.day()))
+    }
+
     /// The current month so far at `now`: from the 1st through today if today's work is over,
     /// else through yesterday. On the 1st before the work is done, the whole previous month.
     pub fn so_far(seed: u64, now: DateTime<Utc>) -> Self {
@@ -813,4 +824,59 @@ fn village_inspection(
         .submit_inspection(insp.id, policy)
         .with_context(|| format!("submitting {}'s {kind:?}", village.name))?;
     Ok(photos)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn periods_cover_the_right_days() {
+        let feb = FieldMonth::whole(1, 2028, 2).expect("a month");
+        assert_eq!((feb.first_day, feb.last_day), (1, 29), "a leap February");
+        assert_eq!(feb.period(), "2028-02", "named YYYY-MM");
+        let morning = Utc
+            .with_ymd_and_hms(2026, 11, 30, 2, 0, 0)
+            .single()
+            .expect("time");
+        let m = FieldMonth::so_far(1, morning);
+        assert_eq!(
+            (m.month, m.first_day, m.last_day),
+            (11, 1, 29),
+            "today's work is not over at 10:00 China time"
+        );
+        let evening = Utc
+            .with_ymd_and_hms(2026, 11, 30, 9, 0, 0)
+            .single()
+            .expect("time");
+        assert_eq!(
+            FieldMonth::so_far(1, evening).last_day,
+            30,
+            "it is by 17:00"
+        );
+        let first = Utc
+            .with_ymd_and_hms(2026, 12, 1, 1, 0, 0)
+            .single()
+            .expect("time");
+        let m = FieldMonth::so_far(1, first);
+        assert_eq!(
+            (m.month, m.first_day, m.last_day),
+            (11, 1, 30),
+            "on the 1st before the work is done: the whole previous month"
+        );
+    }
+
+    #[test]
+    fn the_same_seed_gives_the_same_draws() {
+        let mut a = Rng(7);
+        let mut b = Rng(7);
+        let mut c = Rng(8);
+        let (x, y, z): (Vec<u64>, Vec<u64>, Vec<u64>) = (
+            (0..5).map(|_| a.below(100)).collect(),
+            (0..5).map(|_| b.below(100)).collect(),
+            (0..5).map(|_| c.below(100)).collect(),
+        );
+        assert_eq!(x, y, "deterministic");
+        assert_ne!(x, z, "and the seed matters");
+    }
 }

@@ -41,9 +41,10 @@ struct Args {
     no_app: bool,
     url_file: Option<PathBuf>,
     seed: u64,
+    month: Option<(i32, u32)>,
 }
 
-const USAGE: &str = "用法 usage: cunjie-demo [--data-dir DIR] [--serve] [--listen 127.0.0.1:8080] [--no-app] [--print-url-file FILE] [--seed N]";
+const USAGE: &str = "用法 usage: cunjie-demo [--data-dir DIR] [--serve] [--listen 127.0.0.1:8080] [--no-app] [--print-url-file FILE] [--seed N] [--month YYYY-MM]";
 
 fn parse_args() -> Result<Args> {
     let mut args = std::env::args().skip(1);
@@ -54,6 +55,7 @@ fn parse_args() -> Result<Args> {
         no_app: false,
         url_file: None,
         seed: 2026,
+        month: None,
     };
     while let Some(a) = args.next() {
         match a.as_str() {
@@ -74,6 +76,15 @@ fn parse_args() -> Result<Args> {
                     args.next().context("--print-url-file needs a file name")?,
                 ))
             }
+            "--month" => {
+                let m = args.next().context("--month needs YYYY-MM")?;
+                let (y, mm) = m
+                    .split_once('-')
+                    .and_then(|(y, mm)| Some((y.parse().ok()?, mm.parse().ok()?)))
+                    .filter(|(_, mm): &(i32, u32)| (1..=12).contains(mm))
+                    .with_context(|| format!("--month needs YYYY-MM, not {m:?}"))?;
+                out.month = Some((y, mm));
+            }
             "--seed" => {
                 out.seed = args
                     .next()
@@ -88,6 +99,9 @@ fn parse_args() -> Result<Args> {
                 );
                 println!(
                     "  --print-url-file FILE: 准备好后写入 written when ready: URL, user, password, period (one a line)"
+                );
+                println!(
+                    "  --month YYYY-MM: 模拟整月而不是本月至今 simulate that whole month instead of this month so far"
                 );
                 std::process::exit(0);
             }
@@ -403,6 +417,10 @@ async fn main() -> Result<()> {
     let ui_built = root.join("ui/dist/index.html").is_file();
     let password = admin_password(&dir.join("server"), server.admin_password.as_deref())?;
     let dashboard = format!("{url}/dashboard/");
+    let field = match args.month {
+        Some((y, m)) => FieldMonth::whole(args.seed, y, m)?,
+        None => FieldMonth::so_far(args.seed, SystemClock.now()),
+    };
     let mut app = None;
     if display && ui_built && !args.no_app {
         let phone_dir = dir.join("app-phone");
@@ -459,11 +477,11 @@ async fn main() -> Result<()> {
                 "\n没有图形界面（未设置 DISPLAY 或 WAYLAND_DISPLAY），不启动桌面应用；改为模拟本月外业。\nNo display ($DISPLAY / $WAYLAND_DISPLAY unset), so the desktop app does not start; simulating this month's field work instead."
             );
         }
-        fill_month(&url, &server, &dir, args.seed).await?;
+        fill_month(&url, &server, &dir, &field).await?;
     }
     println!("\n镇整治办看板 dashboard: {dashboard}  登录 login: admin / {password}");
     if let Some(f) = &args.url_file {
-        let period = FieldMonth::so_far(args.seed, SystemClock.now()).period();
+        let period = field.period();
         std::fs::write(f, format!("{url}\nadmin\n{password}\n{period}\n"))
             .with_context(|| format!("writing {}", f.display()))?;
     }
@@ -509,8 +527,12 @@ fn admin_password(server_dir: &Path, created: Option<&str>) -> Result<String> {
 
 /// Simulated phones work the current month so far and sync; then the month's ranking under
 /// Scheme T from what the server holds.
-async fn fill_month(url: &str, server: &demo::DemoServer, dir: &Path, seed: u64) -> Result<()> {
-    let cfg = FieldMonth::so_far(seed, SystemClock.now());
+async fn fill_month(
+    url: &str,
+    server: &demo::DemoServer,
+    dir: &Path,
+    cfg: &FieldMonth,
+) -> Result<()> {
     let phones = dir.join("phones");
     let done = phones.join("month-done");
     if done.is_file() {
@@ -530,7 +552,7 @@ async fn fill_month(url: &str, server: &demo::DemoServer, dir: &Path, seed: u64)
             server.demo.villages.len()
         );
         let crew = fieldday::enrollees(&server.office, &server.demo)?;
-        let report = fieldday::run(url, &server.demo, &crew, &cfg, &phones).await?;
+        let report = fieldday::run(url, &server.demo, &crew, cfg, &phones).await?;
         std::fs::write(&done, report.summary())?;
         println!("{}", report.summary());
     }
