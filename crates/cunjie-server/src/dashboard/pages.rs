@@ -141,8 +141,14 @@ pub(crate) async fn login_submit(
     match res {
         Ok(Some(token)) => {
             let mut r = Redirect::to("/dashboard/").into_response();
+            // Behind a TLS-terminating proxy the cookie is also `Secure`; on a plain-HTTP office
+            // LAN it cannot be.
+            let secure = headers
+                .get("x-forwarded-proto")
+                .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"https"));
             if let Ok(v) = HeaderValue::from_str(&format!(
-                "{SESSION_COOKIE}={token}; Path=/dashboard; HttpOnly; SameSite=Strict; Max-Age=43200"
+                "{SESSION_COOKIE}={token}; Path=/dashboard; HttpOnly; SameSite=Strict; Max-Age=43200{}",
+                if secure { "; Secure" } else { "" }
             )) {
                 r.headers_mut().append(header::SET_COOKIE, v);
             }

@@ -797,6 +797,20 @@ async fn staff_see_only_their_township_and_county_staff_choose() {
     );
     let r = get(&h, "/dashboard/?township=360322105", &cookie).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "nor can it be selected");
+    // Names are data, never markup.
+    let mut evil = h.demo.households[1].clone();
+    evil.head_name = "<script>alert(1)</script>".into();
+    h.office
+        .put_records(&[cunjie_server::RegistryItem::Household(evil)])
+        .expect("renamed");
+    let admin = login(&h, "admin", "correct horse battery").await;
+    let r = get(&h, "/dashboard/households?q=%3Cscript", &admin).await;
+    assert!(
+        r.text().contains("&lt;script&gt;alert(1)&lt;")
+            && !r.text().contains("<script>alert"),
+        "a household name is escaped: {}",
+        r.text()
+    );
     let r = get(&h, "/dashboard/", &cookie).await;
     assert!(r.text().contains("麻山镇"), "their own township is shown");
     h.state
