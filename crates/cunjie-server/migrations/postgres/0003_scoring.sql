@@ -105,3 +105,7 @@ CREATE TABLE audit_log (
     prev_hash    TEXT    NOT NULL,
     hash         TEXT    NOT NULL
 );
+
+-- Rankings read a township's households and a period's inspections.
+CREATE INDEX record_township ON record (township_id, entity);
+CREATE INDEX fact_township_time ON fact (township_id, kind, device_time);

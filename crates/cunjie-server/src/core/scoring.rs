@@ -649,15 +649,28 @@ pub(crate) fn ensure_sample(
 // ---------------------------------------------------------------------------------------------
 // Inputs
 
-struct Inputs {
+/// What a township's rankings read besides the inspections, loaded once per request.
+pub(crate) struct Base {
     villages: Vec<AdminVillage>,
     households: Vec<Household>,
     templates: HashMap<(TemplateId, u32), Template>,
-    /// Inspections of the period that may count: not superseded, not voided; by started_at.
-    inspections: Vec<Inspection>,
     events: Vec<(VillageId, ExternalEvent)>,
     /// (village, period) → (tasks, satisfaction).
     village_inputs: HashMap<(VillageId, String), (Amount, Amount)>,
+}
+
+/// The base and one period's inspections.
+struct Inputs<'b> {
+    base: &'b Base,
+    /// Inspections of the period that may count: not superseded, not voided; by started_at.
+    inspections: Vec<Inspection>,
+}
+
+impl std::ops::Deref for Inputs<'_> {
+    type Target = Base;
+    fn deref(&self) -> &Base {
+        self.base
+    }
 }
 
 fn parse_rows<T: serde::de::DeserializeOwned>(
@@ -668,11 +681,7 @@ fn parse_rows<T: serde::de::DeserializeOwned>(
         .collect()
 }
 
-fn load(
-    tx: &mut dyn Tx,
-    township: TownshipId,
-    months: &[(i32, u32)],
-) -> Result<Inputs, ScoringError> {
+fn load_base(tx: &mut dyn Tx, township: TownshipId) -> Result<Base, ScoringError> {
     let t = township.to_string();
     let mut villages: Vec<AdminVillage> = parse_rows(tx.query(
         "SELECT row_json FROM record WHERE entity = 'village' AND township_id = $1",
@@ -691,6 +700,23 @@ fn load(
         .into_iter()
         .map(|tp| ((tp.id, tp.version), tp))
         .collect();
+    let (events, village_inputs) = office_inputs(tx, &t)?;
+    Ok(Base {
+        villages,
+        households,
+        templates,
+        events,
+        village_inputs,
+    })
+}
+
+fn load<'b>(
+    tx: &mut dyn Tx,
+    township: TownshipId,
+    base: &'b Base,
+    months: &[(i32, u32)],
+) -> Result<Inputs<'b>, ScoringError> {
+    let t = township.to_string();
     let (fy, fm) = months.first().copied().unwrap_or((2000, 1));
     let (ly, lm) = months.last().copied().unwrap_or((2000, 1));
     let (ny, nm) = next_month(ly, lm);
@@ -699,11 +725,12 @@ fn load(
         vals![&t, month_start(fy, fm), month_start(ny, nm)],
     )?;
     let all: Vec<Inspection> = parse_rows(rows)?;
-    // A correction may arrive in a later month than what it corrects: look everywhere.
+    // A correction is made after what it corrects, possibly in a later month: look at
+    // everything from the period's start on.
     let superseded: HashSet<String> = tx
         .query(
-            "SELECT row_json FROM fact WHERE kind = 'inspection' AND township_id = $1 AND row_json LIKE '%\"supersedes\":\"%'",
-            vals![&t],
+            "SELECT row_json FROM fact WHERE kind = 'inspection' AND township_id = $1 AND device_time >= $2 AND row_json LIKE '%\"supersedes\":\"%'",
+            vals![&t, month_start(fy, fm)],
         )?
         .iter()
         .filter_map(|r| {
@@ -726,10 +753,25 @@ fn load(
             !superseded.contains(&id) && !voided.contains(&id)
         })
         .collect();
+    Ok(Inputs { base, inspections })
+}
+
+/// The office's external events and Scheme C inputs.
+#[allow(clippy::type_complexity, reason = "two lookups, named at the use")]
+fn office_inputs(
+    tx: &mut dyn Tx,
+    t: &str,
+) -> Result<
+    (
+        Vec<(VillageId, ExternalEvent)>,
+        HashMap<(VillageId, String), (Amount, Amount)>,
+    ),
+    ScoringError,
+> {
     let mut events = Vec::new();
     for r in tx.query(
         "SELECT village_id, kind, day, doc_ref FROM external_event WHERE township_id = $1",
-        vals![&t],
+        vals![t],
     )? {
         let village: VillageId = text(&r, 0, "village_id")?
             .parse()
@@ -750,7 +792,7 @@ fn load(
     let mut village_inputs = HashMap::new();
     for r in tx.query(
         "SELECT village_id, period, tasks, satisfaction FROM village_input WHERE township_id = $1",
-        vals![&t],
+        vals![t],
     )? {
         let village: VillageId = text(&r, 0, "village_id")?
             .parse()
@@ -763,14 +805,7 @@ fn load(
             ),
         );
     }
-    Ok(Inputs {
-        villages,
-        households,
-        templates,
-        inspections,
-        events,
-        village_inputs,
-    })
+    Ok((events, village_inputs))
 }
 
 /// A village's inspections of one month, sorted into what counts and what does not.
@@ -787,7 +822,7 @@ struct MonthFacts<'a> {
 
 fn month_facts<'a>(
     scheme_t: Option<&YuanScheme>,
-    inputs: &'a Inputs,
+    inputs: &'a Inputs<'_>,
     village: VillageId,
     year: i32,
     month: u32,
@@ -842,7 +877,7 @@ struct Computed {
 
 fn yuan_month(
     scheme: &YuanScheme,
-    inputs: &Inputs,
+    inputs: &Inputs<'_>,
     village: &AdminVillage,
     households: &BTreeMap<HouseholdId, Household>,
     year: i32,
@@ -892,7 +927,7 @@ fn yuan_month(
 
 /// Mean points of household inspections under points templates, with per-item deductions.
 fn points_check(
-    inputs: &Inputs,
+    inputs: &Inputs<'_>,
     facts: &[&Inspection],
     by_item: &mut BTreeMap<String, Amount>,
 ) -> Option<Amount> {
@@ -923,9 +958,10 @@ fn compute(
     scheme: &Scheme,
     period: PeriodKey,
     now: DateTime<Utc>,
+    base: &Base,
 ) -> Result<Computed, ScoringError> {
     let months = period.months();
-    let inputs = load(tx, township, &months)?;
+    let inputs = load(tx, township, base, &months)?;
     let households: BTreeMap<HouseholdId, Household> = inputs
         .households
         .iter()
@@ -1141,14 +1177,26 @@ pub(crate) fn ranking(
     code: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<Ranking, ScoringError> {
+    let base = load_base(tx, township)?;
+    ranking_in(tx, township, period, code, now, &base)
+}
+
+fn ranking_in(
+    tx: &mut dyn Tx,
+    township: TownshipId,
+    period: &str,
+    code: Option<&str>,
+    now: DateTime<Utc>,
+    base: &Base,
+) -> Result<Ranking, ScoringError> {
     let key: PeriodKey = period.parse()?;
     let code = code.unwrap_or(DEFAULT_SCHEME);
     let version = version_for(tx, township, &key.to_string(), code)?;
     let s = scheme(tx, township, code, version, now)?;
-    let mut current = compute(tx, township, &s, key, now)?;
+    let mut current = compute(tx, township, &s, key, now, base)?;
     let prev_version = version_for(tx, township, &key.prev().to_string(), code)?;
     let prev_scheme = scheme(tx, township, code, prev_version.or(Some(s.version)), now)?;
-    let prev = compute(tx, township, &prev_scheme, key.prev(), now)?;
+    let prev = compute(tx, township, &prev_scheme, key.prev(), now, base)?;
     let prev: HashMap<VillageId, (Amount, u32, u32)> = prev
         .rows
         .iter()
@@ -1269,7 +1317,8 @@ pub(crate) fn red_black(
     let PeriodKey::Month { year, month: m } = key else {
         return Err(ScoringError::BadPeriod(month.chars().take(40).collect()));
     };
-    let r = ranking(tx, township, month, code, now)?;
+    let base = load_base(tx, township)?;
+    let r = ranking_in(tx, township, month, code, now, &base)?;
     let n = r.rows.len();
     let quarter = n.div_ceil(4).max(1);
     let red_villages: Vec<VillageRank> = r
@@ -1290,7 +1339,7 @@ pub(crate) fn red_black(
         .collect();
     black_villages.reverse();
 
-    let inputs = load(tx, township, &[(year, m)])?;
+    let inputs = load(tx, township, &base, &[(year, m)])?;
     let names: HashMap<VillageId, String> = inputs
         .villages
         .iter()
