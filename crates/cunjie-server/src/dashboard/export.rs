@@ -92,7 +92,7 @@ fn xlsx(t: &Table, township: &str, lang: Lang) -> Result<Vec<u8>, rust_xlsxwrite
         0,
         format!(
             "{township} {} {}（{} v{}）",
-            t.period_zh,
+            t.period_label,
             lang.pick("村庄排名", "village ranking"),
             t.scheme_name,
             t.scheme_version

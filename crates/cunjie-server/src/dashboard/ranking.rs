@@ -89,7 +89,8 @@ pub(crate) struct ItemCol {
 #[derive(Debug, Clone, Serialize)]
 pub(crate) struct Table {
     pub(crate) period: String,
-    pub(crate) period_zh: String,
+    /// The period for people: 2026年11月 in Chinese, the code (2026-11) in English.
+    pub(crate) period_label: String,
     pub(crate) scheme_code: String,
     pub(crate) scheme_version: u32,
     pub(crate) scheme_name: String,
@@ -99,6 +100,13 @@ pub(crate) struct Table {
     pub(crate) rows: Vec<Row>,
     pub(crate) computed_at: Option<String>,
     pub(crate) published_at: Option<String>,
+}
+
+/// A stored RFC 3339 instant in China time, as the office reads it.
+fn china_time(t: &str) -> String {
+    t.parse::<chrono::DateTime<chrono::Utc>>()
+        .map(super::data::cn_time)
+        .unwrap_or_else(|_| t.to_owned())
 }
 
 fn change_text(c: Option<i64>) -> String {
@@ -159,7 +167,10 @@ impl Table {
             .collect();
         Self {
             period: r.period.clone(),
-            period_zh: r.period_zh.clone(),
+            period_label: match lang {
+                Lang::Zh => r.period_zh.clone(),
+                Lang::En => r.period.clone(),
+            },
             scheme_code: r.scheme_code.clone(),
             scheme_version: r.scheme_version,
             scheme_name: lang.pick(&r.scheme_name_zh, &r.scheme_name_en).to_owned(),
@@ -171,8 +182,8 @@ impl Table {
             },
             items,
             rows,
-            computed_at: r.computed_at.clone(),
-            published_at: r.published_at.clone(),
+            computed_at: r.computed_at.as_deref().map(china_time),
+            published_at: r.published_at.as_deref().map(china_time),
         }
     }
 }
