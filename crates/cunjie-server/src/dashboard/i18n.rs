@@ -68,6 +68,11 @@ pub(crate) const LABELS: &[(&str, &str, &str)] = &[
     ),
     ("inspections_week", "本周检查", "Inspections this week"),
     ("rect_open", "待整改", "Open rectifications"),
+    (
+        "rect_submitted",
+        "待复查整改",
+        "Rectifications awaiting re-check",
+    ),
     ("rect_overdue", "已逾期整改", "Overdue rectifications"),
     (
         "devices_silent",

@@ -259,12 +259,11 @@ fn overview_data(st: &AppState, ctx: &Ctx) -> Result<Value, PageError> {
     }
     let open = rects
         .iter()
-        .filter(|o| {
-            matches!(
-                o.state,
-                RectificationState::Open | RectificationState::Submitted
-            )
-        })
+        .filter(|o| o.state == RectificationState::Open)
+        .count();
+    let submitted = rects
+        .iter()
+        .filter(|o| o.state == RectificationState::Submitted)
         .count();
     let overdue = rects
         .iter()
@@ -288,6 +287,7 @@ fn overview_data(st: &AppState, ctx: &Ctx) -> Result<Value, PageError> {
         "inspections_week": week.len(),
         "week_from": monday.to_string(),
         "rect_open": open,
+        "rect_submitted": submitted,
         "rect_overdue": overdue,
         "devices_silent": silent.len(),
         "silent": silent,
@@ -296,6 +296,7 @@ fn overview_data(st: &AppState, ctx: &Ctx) -> Result<Value, PageError> {
         "links": {
             "open": href(ctx, "/dashboard/rectifications", &[("state", "open".into())]),
             "overdue": href(ctx, "/dashboard/rectifications", &[("state", "overdue".into())]),
+            "submitted": href(ctx, "/dashboard/rectifications", &[("state", "submitted".into())]),
             "ranking": href(ctx, "/dashboard/ranking", &[]),
         },
     }))
