@@ -451,7 +451,7 @@ pub async fn run(
         camera_jpeg(photo_seed)
     };
     // Orders to close: (close on day, inspector, order id).
-    let mut to_close: Vec<(u32, usize, String)> = Vec::new();
+    let mut to_close: Vec<(u32, usize, String, Option<GeoPoint>)> = Vec::new();
     let kinds = cleaners
         .first()
         .map(|(p, _, _)| p.device.problem_kinds())
@@ -475,6 +475,7 @@ pub async fn run(
             };
             let points = along(path, 8);
             let checkpoints = round.checkpoints.clone();
+            let mut last_fix = None;
             for (k, p) in points.iter().enumerate() {
                 phone.clock.advance_ms(60_000 + rng.below(60_000) as i64);
                 let pos = Position {
@@ -483,6 +484,7 @@ pub async fn run(
                     accuracy_m: 4.0 + rng.below(8) as f64,
                 };
                 dev(phone.device.record_position(&round.id, pos), "position")?;
+                last_fix = Some(pos);
                 // A checkpoint every other point.
                 if k % 2 == 1
                     && let Some(cp) = checkpoints.get(k / 2)
@@ -526,7 +528,7 @@ pub async fn run(
                         &kind.code,
                         Some(notes[rng.below(3) as usize].into()),
                         &next_photo(),
-                        None,
+                        last_fix,
                     ),
                     "problem",
                 )?;
@@ -550,7 +552,8 @@ pub async fn run(
                     inspect_household(phone, visit, date, &mut rng, &mut next_photo, &mut report)?
                     && report.rectifications_issued % 2 == 1
                 {
-                    to_close.push((day + 3 + rng.below(4) as u32, vi, id));
+                    let home = visit.household.location;
+                    to_close.push((day + 3 + rng.below(4) as u32, vi, id, home));
                 }
                 phone.clock.advance_ms(8 * 60_000);
             }
@@ -559,15 +562,20 @@ pub async fn run(
             let mut k = 0;
             while k < to_close.len() {
                 if to_close[k].0 == day && to_close[k].1 == vi && close_photos > 0 {
-                    let (_, _, id) = to_close.remove(k);
+                    let (_, _, id, home) = to_close.remove(k);
                     close_photos -= 1;
                     phone.clock.advance_ms(5 * 60_000);
+                    let here = home.map(|p| Position {
+                        lat: p.lat + rng.jitter(5.0),
+                        lon: p.lon + rng.jitter(5.0),
+                        accuracy_m: 6.0 + rng.below(6) as f64,
+                    });
                     dev(
                         phone.device.close_rectification(
                             &id,
                             &next_photo(),
                             Some("已清理干净".into()),
-                            None,
+                            here,
                         ),
                         "close rectification",
                     )?;
