@@ -154,6 +154,8 @@ pub(crate) const LABELS: &[(&str, &str, &str)] = &[
         "户主姓名或门牌号",
         "Head of household or door plate",
     ),
+    ("found", "共找到", "Found"),
+    ("showing_first", "显示前", "showing the first"),
     ("head", "户主", "Head of household"),
     ("door_plate", "门牌号", "Door plate"),
     ("group", "村民组", "Group"),

@@ -620,12 +620,13 @@ pub(crate) async fn households(State(st): State<AppState>, ctx: Ctx) -> Response
             ));
         }
         let reg = data::registry(&st.db, &c.township.id)?;
-        let found: Vec<_> = reg
+        let all: Vec<_> = reg
             .households
             .iter()
             .filter(|h| q.is_empty() || h.head_name.contains(&q) || h.door_plate.contains(&q))
-            .take(100)
             .collect();
+        let total = all.len();
+        let found: Vec<_> = all.into_iter().take(100).collect();
         let mut rows = vec![];
         for h in &found {
             let id = h.id.to_string();
@@ -650,7 +651,7 @@ pub(crate) async fn households(State(st): State<AppState>, ctx: Ctx) -> Response
                 "href": href(&c, &format!("/dashboard/households/{id}"), &[]),
             }));
         }
-        Ok(json!({"q": q, "rows": rows, "total": found.len()}))
+        Ok(json!({"q": q, "rows": rows, "total": total, "shown": found.len()}))
     })
     .await;
     respond(
