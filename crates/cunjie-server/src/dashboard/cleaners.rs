@@ -101,9 +101,9 @@ pub(crate) fn working_days(month: Month, today: chrono::NaiveDate, rule: &PayRul
         if !(rule.sundays_off && d.weekday() == Weekday::Sun) {
             n += 1;
         }
-        d = d.succ_opt().unwrap_or(d);
-        if d == month.first() {
-            break;
+        match d.succ_opt() {
+            Some(next) => d = next,
+            None => break,
         }
     }
     n

@@ -971,6 +971,10 @@ fn map_data(st: &AppState, ctx: &Ctx) -> Result<Value, PageError> {
     let zones: Vec<Value> = reg
         .zones
         .iter()
+        .filter(|z| {
+            let (ZoneGeometry::Line(p) | ZoneGeometry::Polygon(p)) = &z.geometry;
+            p.iter().all(GeoPoint::is_valid)
+        })
         .map(|z| {
             let (kind, pts) = match &z.geometry {
                 ZoneGeometry::Line(p) => ("line", p),
@@ -983,7 +987,7 @@ fn map_data(st: &AppState, ctx: &Ctx) -> Result<Value, PageError> {
         .households
         .iter()
         .filter_map(|h| {
-            let (x, y) = proj.xy(h.location?);
+            let (x, y) = proj.xy(h.location.filter(GeoPoint::is_valid)?);
             let state = match last.get(h.id.as_uuid()) {
                 Some(true) => "fail",
                 Some(false) => "ok",
@@ -999,7 +1003,8 @@ fn map_data(st: &AppState, ctx: &Ctx) -> Result<Value, PageError> {
     let findings: Vec<Value> = rects
         .iter()
         .filter_map(|o| {
-            let (x, y) = proj.xy(subject_point(&reg, &o.subject.id.to_string())?);
+            let (x, y) =
+                proj.xy(subject_point(&reg, &o.subject.id.to_string()).filter(GeoPoint::is_valid)?);
             Some(json!({
                 "x": x, "y": y, "state": state_code(o.state),
                 "title": format!("{} · {} · {}", item_label(&o.item_code, ctx.lang), reg.subject_name(&o.subject.id.to_string()), state_label(o.state, ctx.lang)),
@@ -1010,6 +1015,7 @@ fn map_data(st: &AppState, ctx: &Ctx) -> Result<Value, PageError> {
     let facilities: Vec<Value> = reg
         .facilities
         .iter()
+        .filter(|f| f.location.is_valid())
         .map(|f| {
             let (x, y) = proj.xy(f.location);
             json!({"x": x, "y": y, "title": format!("{} {}", f.kind.label_zh(), f.number)})
