@@ -250,6 +250,162 @@ mod tests {
     }
 
     #[test]
+    fn a_month_counts_days_coverage_checkpoints_and_nearby_problems() {
+        use chrono::TimeZone;
+        use cunjie_domain::fact::{
+            CheckpointVisit, FactStatus, Inspection, ItemResult, Subject, TracePoint,
+        };
+        use cunjie_domain::place::{GeoPoint, ZoneGeometry};
+        use uuid::Uuid;
+
+        let d = crate::demo::demo_township(1, 1, 18);
+        let reg = Registry {
+            villages: d.villages.clone(),
+            groups: d.groups.clone(),
+            households: d.households.clone(),
+            zones: d.zones.clone(),
+            facilities: d.facilities.clone(),
+            people: d.people.clone(),
+            assignments: d.assignments.clone(),
+        };
+        let zone = &d.zones[0];
+        let cleaner = d.cleaner(zone.id);
+        let ZoneGeometry::Line(line) = &zone.geometry else {
+            panic!("demo zones are roads")
+        };
+        let start = Utc
+            .with_ymd_and_hms(2026, 11, 3, 0, 30, 0)
+            .single()
+            .expect("time");
+        // Walk the road twice on the 3rd (China time), clearing every pool and bin once.
+        let trace: Vec<TracePoint> = line
+            .windows(2)
+            .flat_map(|w| {
+                (0..=20).map(move |i| {
+                    let f = f64::from(i) / 20.0;
+                    GeoPoint::new(
+                        w[0].lat + (w[1].lat - w[0].lat) * f,
+                        w[0].lon + (w[1].lon - w[0].lon) * f,
+                    )
+                })
+            })
+            .map(|point| TracePoint {
+                point,
+                accuracy_m: 5.0,
+                at: start,
+            })
+            .collect();
+        let visits: Vec<CheckpointVisit> = d
+            .facilities
+            .iter()
+            .filter(|f| f.zone == Some(zone.id))
+            .map(|f| CheckpointVisit {
+                facility: f.id,
+                number: f.number.clone(),
+                state: CheckpointState::Cleared,
+                at: start,
+                fix: None,
+                photos: vec![],
+                note: None,
+            })
+            .collect();
+        let round = |n: u128| CleanerRound {
+            id: cunjie_domain::ids::RoundId::from_uuid(Uuid::from_u128(n)),
+            zone: zone.id,
+            cleaner: cleaner.id,
+            device: cunjie_domain::ids::DeviceId::from_uuid(Uuid::from_u128(99)),
+            pass_no: 1,
+            started_at: start,
+            ended_at: Some(start),
+            server_received_at: None,
+            trace: trace.clone(),
+            visits: visits.clone(),
+            problems: vec![],
+            status: FactStatus::Submitted,
+        };
+        let inspect = |kind, id: Uuid, fails: &[&str]| {
+            let mut i = Inspection::start(
+                cunjie_domain::ids::InspectionId::from_uuid(Uuid::from_u128(id.as_u128() ^ 7)),
+                cunjie_domain::template::presets::household_sanbao().reference(),
+                Subject { kind, id },
+                d.villages[0].id,
+                d.inspector(0).id,
+                cunjie_domain::ids::DeviceId::from_uuid(Uuid::from_u128(98)),
+                start,
+            );
+            for f in fails {
+                i.answer(ItemResult::fail(f, 1, vec![]));
+            }
+            StoredInspection {
+                insp: i,
+                flags: String::new(),
+            }
+        };
+        // Household 0 sits on the road; household 8 is eight rows (about 300 m) north of it.
+        let near = d.households[0].clone();
+        let far = d.households[8].clone();
+        let to_road = |h: &cunjie_domain::place::Household| {
+            distance_to_zone_m(h.location.expect("located"), &zone.geometry).expect("distance")
+        };
+        assert!(
+            to_road(&near) < 50.0 && to_road(&far) > 200.0,
+            "the fixture's geometry"
+        );
+        let inspections = vec![
+            inspect(
+                SubjectKind::Household,
+                *near.id.as_uuid(),
+                &["HH_WHITE_LITTER", "HH_CLUTTER"],
+            ),
+            inspect(
+                SubjectKind::Household,
+                *far.id.as_uuid(),
+                &["HH_WHITE_LITTER"],
+            ),
+            inspect(SubjectKind::Zone, *zone.id.as_uuid(), &["LWA1"]),
+        ];
+        let month = Month::parse("2026-11").expect("month");
+        let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 10).expect("date");
+        let rule = PayRule::default();
+        let all = cleaner_months(
+            &reg,
+            month,
+            today,
+            &[round(1), round(2)],
+            &inspections,
+            &rule,
+        );
+        let m = all
+            .iter()
+            .find(|c| c.person_id == cleaner.id.to_string())
+            .expect("the zone's cleaner");
+        assert_eq!(
+            (m.days_with_round, m.working_days),
+            (1, 10),
+            "one day of ten"
+        );
+        assert_eq!(m.rounds, 2, "two passes that day");
+        assert!(
+            m.coverage.is_some_and(|c| c > 0.9),
+            "the trace covers the road: {m:?}"
+        );
+        assert_eq!(
+            (m.checkpoints_cleared, m.checkpoints_expected),
+            (4, 4),
+            "four facilities cleared on the one day worked"
+        );
+        assert_eq!(
+            m.problems, 3,
+            "two failures at the house on the road and one on the zone; the far house is its own"
+        );
+        assert_eq!(
+            m.coefficient,
+            rule.coefficient(0.1, m.coverage.unwrap_or(0.0), 1.0, 3),
+            "the rule applied to the month"
+        );
+    }
+
+    #[test]
     fn working_days_stop_at_today() {
         let m = Month::parse("2026-11").expect("month");
         let r = PayRule::default();
