@@ -627,30 +627,38 @@ pub(crate) async fn households(State(st): State<AppState>, ctx: Ctx) -> Response
             .collect();
         let total = all.len();
         let found: Vec<_> = all.into_iter().take(100).collect();
-        let mut rows = vec![];
-        for h in &found {
-            let id = h.id.to_string();
-            let last = st.db.tx(|tx| {
-                let mut list = data::inspections_of(tx, &c.township.id, &id)?;
-                let mut tpls = data::Templates::default();
-                match list.first_mut() {
-                    Some(s) => Ok::<_, PageError>(
-                        tpls.get(tx, &s.insp.template.id.to_string(), s.insp.template.version)?
-                            .map(|t| score_inspection(t, &s.insp).score.to_string()),
-                    ),
-                    None => Ok(None),
-                }
-            })?;
-            rows.push(json!({
-                "id": id,
-                "head": h.head_name,
-                "plate": h.door_plate,
-                "village": reg.village_name(&h.village.to_string()),
-                "group": reg.group_name(&h.group.to_string()),
-                "last_score": last.unwrap_or_else(|| "—".to_owned()),
-                "href": href(&c, &format!("/dashboard/households/{id}"), &[]),
-            }));
-        }
+        // Every listed household's latest score, in one read transaction.
+        let ids: Vec<String> = found.iter().map(|h| h.id.to_string()).collect();
+        let scores: Vec<Option<String>> = st.db.tx(|tx| {
+            let mut tpls = data::Templates::default();
+            let mut out = Vec::with_capacity(ids.len());
+            for id in &ids {
+                let list = data::inspections_of(tx, &c.township.id, id)?;
+                out.push(match list.first() {
+                    Some(s) => tpls
+                        .get(tx, &s.insp.template.id.to_string(), s.insp.template.version)?
+                        .map(|t| score_inspection(t, &s.insp).score.to_string()),
+                    None => None,
+                });
+            }
+            Ok::<_, PageError>(out)
+        })?;
+        let rows: Vec<Value> = found
+            .iter()
+            .zip(scores)
+            .map(|(h, last)| {
+                let id = h.id.to_string();
+                json!({
+                    "id": id,
+                    "head": h.head_name,
+                    "plate": h.door_plate,
+                    "village": reg.village_name(&h.village.to_string()),
+                    "group": reg.group_name(&h.group.to_string()),
+                    "last_score": last.unwrap_or_else(|| "—".to_owned()),
+                    "href": href(&c, &format!("/dashboard/households/{id}"), &[]),
+                })
+            })
+            .collect();
         Ok(json!({"q": q, "rows": rows, "total": total, "shown": found.len()}))
     })
     .await;
@@ -769,6 +777,7 @@ fn household_data(st: &AppState, ctx: &Ctx, id: &str) -> Result<Value, PageError
                 "id": s.insp.id.to_string(),
                 "time": cn_time(s.insp.started_at),
                 "inspector": reg.person_name(&s.insp.inspector.to_string()),
+                "kind": inspection_kind(s.insp.kind, lang),
                 "template": score.as_ref().map(|(_, n)| n.clone()).unwrap_or_default(),
                 "score": score.as_ref().map_or_else(|| "—".to_owned(), |(sc, _)| sc.score.to_string()),
                 "full": score.as_ref().map(|(sc, _)| sc.full.to_string()).unwrap_or_default(),
@@ -1136,6 +1145,19 @@ pub(crate) async fn evidence(
         "evidence_title",
         res,
     )
+}
+
+/// Why an inspection was made, for people.
+fn inspection_kind(k: cunjie_domain::fact::InspectionType, lang: Lang) -> &'static str {
+    use cunjie_domain::fact::InspectionType as T;
+    match k {
+        T::HouseholdMonthly => lang.pick("月度检查", "monthly check"),
+        T::Weekly => lang.pick("每周检查", "weekly check"),
+        T::VillageSelfEval => lang.pick("村自评", "village self-evaluation"),
+        T::TownshipRecheck => lang.pick("镇复查", "township re-check"),
+        T::RectificationRecheck => lang.pick("整改复查", "rectification re-check"),
+        T::AdHoc => lang.pick("抽查", "ad-hoc check"),
+    }
 }
 
 /// A verification check's code in words (`ok`, `exif_mismatch`, `after_receipt`, `no_exif`,
