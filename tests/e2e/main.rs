@@ -6,3 +6,4 @@ mod fieldday;
 mod network;
 mod offline_week;
 mod photos;
+mod review;

@@ -121,6 +121,28 @@ pub struct HouseholdItem {
     pub distance_m: Option<f64>,
     /// Inspected this month on this phone.
     pub inspected_this_month: bool,
+    /// In this month's random sample (only sampled inspections count toward the rank).
+    pub sampled_this_month: bool,
+}
+
+/// An inspection a reviewer sent back, to correct.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReviewTask {
+    /// Review id.
+    pub id: String,
+    /// The inspection sent back.
+    pub inspection_id: String,
+    /// Door plate and head of household, or the village.
+    pub subject: String,
+    /// What the reviewer wrote.
+    pub comment: String,
+    /// The photo it is about, if any.
+    pub photo: Option<String>,
+    /// When it was marked (RFC 3339).
+    pub at: String,
+    /// The correction in progress, if started.
+    pub correction_id: Option<String>,
 }
 
 /// One item of a checklist being filled in.

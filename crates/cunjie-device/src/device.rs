@@ -3,7 +3,7 @@
 //! tap is never lost), and everything works without a network except [`Device::enroll`] and
 //! [`Device::sync_now`].
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
@@ -26,7 +26,7 @@ use cunjie_domain::scoring::score_inspection;
 use cunjie_domain::template::{CountUnit, Template};
 use cunjie_domain::validate::{Severity, validate_inspection};
 use cunjie_media::Policy;
-use cunjie_protocol::v1::EntityKind;
+use cunjie_protocol::v1::{EntityKind, ReviewRow, SampleRow};
 use cunjie_store::{Enrollment, Store, StoreError, StoreOptions, SyncState};
 use cunjie_sync::{HttpTransport, SyncConfig, SyncEngine, SyncStatus};
 use uuid::Uuid;
@@ -34,10 +34,16 @@ use uuid::Uuid;
 use crate::DeviceError;
 use crate::api::{
     AppStatus, ChecklistItem, CheckpointView, DeductionView, HistoryItem, HouseholdItem,
-    InspectionView, IssueView, Position, ProblemKind, ProblemView, RectificationItem, RoleView,
-    RoundView, Settings, SyncBadge, UploadProgress, ZoneItem,
+    InspectionView, IssueView, Position, ProblemKind, ProblemView, RectificationItem, ReviewTask,
+    RoleView, RoundView, Settings, SyncBadge, UploadProgress, ZoneItem,
 };
 use crate::photo::{CaptureContext, capture_photo, device_key};
+
+/// The household list's marks for this month.
+struct Marks {
+    inspected: BTreeSet<String>,
+    sampled: BTreeSet<HouseholdId>,
+}
 
 /// The household checklist an inspector fills in (门前三包, monthly).
 pub const HOUSEHOLD_TEMPLATE: &str = "HH_SANBAO_MONTHLY";
@@ -359,7 +365,7 @@ impl Device {
         s: &Store,
         h: &Household,
         distance_m: Option<f64>,
-        inspected: &BTreeSet<String>,
+        marks: &Marks,
     ) -> HouseholdItem {
         let village = s
             .record::<AdminVillage>(EntityKind::Village, *h.village.as_uuid())
@@ -376,18 +382,32 @@ impl Device {
             village_name: village,
             group_name: group,
             distance_m: distance_m.map(|d| d.round()),
-            inspected_this_month: inspected.contains(&h.id.to_string()),
+            inspected_this_month: marks.inspected.contains(&h.id.to_string()),
+            sampled_this_month: marks.sampled.contains(&h.id),
         }
     }
 
-    fn inspected_this_month(&self, s: &Store) -> Result<BTreeSet<String>, DeviceError> {
+    /// What the household list marks: inspected by me this month, and in this month's sample
+    /// (China time; the sample comes from the server with the village's pull).
+    fn marks(&self, s: &Store) -> Result<Marks, DeviceError> {
         let now = s.clock().now();
         let month_start = now
             .date_naive()
             .with_day(1)
             .and_then(|d| d.and_hms_opt(0, 0, 0))
             .map_or(now, |t| t.and_utc());
-        Ok(s.inspected_since(month_start)?.into_iter().collect())
+        let china = now.with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).expect("UTC+8"));
+        let month = format!("{}-{:02}", china.year(), china.month());
+        let sampled = s
+            .records::<SampleRow>(EntityKind::Sample, None)?
+            .into_iter()
+            .filter(|r| r.month == month)
+            .flat_map(|r| r.households)
+            .collect();
+        Ok(Marks {
+            inspected: s.inspected_since(month_start)?.into_iter().collect(),
+            sampled,
+        })
     }
 
     /// Households of my villages: matching `query` (name or door plate), nearest first when
@@ -400,7 +420,7 @@ impl Device {
     ) -> Result<Vec<HouseholdItem>, DeviceError> {
         let limit = limit.clamp(1, 500);
         let s = self.store();
-        let inspected = self.inspected_this_month(&s)?;
+        let marks = self.marks(&s)?;
         let now = s.clock().now();
         let fix = fix_of(near, now);
         let mut rows: Vec<(Household, Option<f64>)> = match query.map(str::trim) {
@@ -432,7 +452,7 @@ impl Device {
         rows.truncate(limit as usize);
         Ok(rows
             .iter()
-            .map(|(h, d)| self.household_item(&s, h, *d, &inspected))
+            .map(|(h, d)| self.household_item(&s, h, *d, &marks))
             .collect())
     }
 
@@ -444,11 +464,11 @@ impl Device {
             .map_or(t, |(_, id)| id)
             .trim_start_matches("cunjie://household/");
         let s = self.store();
-        let inspected = self.inspected_this_month(&s)?;
+        let marks = self.marks(&s)?;
         if let Ok(id) = Uuid::parse_str(t)
             && let Ok(r) = s.household(HouseholdId::from_uuid(id))
         {
-            return Ok(self.household_item(&s, &r.household, None, &inspected));
+            return Ok(self.household_item(&s, &r.household, None, &marks));
         }
         let found = s.search_households(t, 2)?;
         match found
@@ -456,7 +476,7 @@ impl Device {
             .find(|r| r.household.door_plate == t)
             .or(found.first())
         {
-            Some(r) if !t.is_empty() => Ok(self.household_item(&s, &r.household, None, &inspected)),
+            Some(r) if !t.is_empty() => Ok(self.household_item(&s, &r.household, None, &marks)),
             _ => Err(DeviceError::NotFound("household")),
         }
     }
@@ -612,6 +632,86 @@ impl Device {
             .iter()
             .map(|d| self.inspection_view(&s, d, false))
             .collect()
+    }
+
+    /// Inspections a reviewer sent back (有问题) that I have not corrected yet, newest first.
+    pub fn review_tasks(&self) -> Result<Vec<ReviewTask>, DeviceError> {
+        let s = self.store();
+        let corrected = s.superseded_ids()?;
+        let drafts: BTreeMap<String, String> = s
+            .inspection_drafts()?
+            .into_iter()
+            .filter_map(|d| d.supersedes.map(|o| (o.to_string(), d.id.to_string())))
+            .collect();
+        let mut out = Vec::new();
+        for r in s.records::<ReviewRow>(EntityKind::Review, None)? {
+            let original = r.inspection.to_string();
+            if corrected.contains(&original) {
+                continue;
+            }
+            let Ok(insp) = s.inspection(r.inspection) else {
+                // Not this phone's inspection (or not here any more): nothing to correct.
+                continue;
+            };
+            let subject = match insp.subject.kind {
+                SubjectKind::Household => s
+                    .household(HouseholdId::from_uuid(insp.subject.id))
+                    .map(|h| format!("{} {}", h.household.door_plate, h.household.head_name))
+                    .unwrap_or_default(),
+                _ => s
+                    .record::<AdminVillage>(EntityKind::Village, insp.subject.id)
+                    .map(|v| v.name)
+                    .unwrap_or_default(),
+            };
+            out.push(ReviewTask {
+                id: r.id.to_string(),
+                inspection_id: original.clone(),
+                subject,
+                comment: r.comment,
+                photo: r.photo.map(|p| p.to_string()),
+                at: r.at.to_rfc3339(),
+                correction_id: drafts.get(&original).cloned(),
+            });
+        }
+        out.sort_by(|a, b| b.at.cmp(&a.at));
+        Ok(out)
+    }
+
+    /// Starts (or resumes) the correction of an inspection a reviewer sent back: a new draft
+    /// with the same subject and answers that `supersedes` it. Submitted, it replaces the
+    /// original in the township's scores.
+    pub fn start_correction(&self, inspection_id: &str) -> Result<InspectionView, DeviceError> {
+        let e = self.enrollment()?;
+        let id = InspectionId::from_uuid(parse_id(inspection_id, "inspection")?);
+        let mut s = self.store();
+        if let Some(open) = s
+            .inspection_drafts()?
+            .into_iter()
+            .find(|d| d.supersedes == Some(id))
+        {
+            return self.inspection_view(&s, &open, false);
+        }
+        let original = s.inspection(id)?;
+        if original.inspector != e.person_id {
+            return Err(DeviceError::NotFound("inspection"));
+        }
+        let now = s.clock().now();
+        let mut insp = Inspection::start(
+            s.new_id(),
+            original.template,
+            original.subject,
+            original.village,
+            e.person_id,
+            s.device_id(),
+            now,
+        );
+        insp.kind = original.kind;
+        insp.fix = original.fix;
+        insp.results = original.results.clone();
+        insp.note = original.note.clone();
+        insp.supersedes = Some(id);
+        s.save_inspection_draft(&insp)?;
+        self.inspection_view(&s, &insp, false)
     }
 
     /// Answers one item (saved at once).

@@ -2,11 +2,15 @@
 
 use std::collections::BTreeMap;
 
+use chrono::{DateTime, Utc};
 use cunjie_domain::fact::{
     CleanerRound, Inspection, PhotoAttestation, PhotoHash, RectificationOrder,
 };
-use cunjie_domain::ids::{DeviceId, MutationId, RectificationId};
+use cunjie_domain::ids::{
+    DeviceId, HouseholdId, InspectionId, MutationId, RectificationId, VillageId,
+};
 use serde::{Deserialize, Serialize};
+use sha2::Digest;
 use uuid::Uuid;
 
 /// The kind of entity a mutation or change touches. Stable strings on the wire and in storage.
@@ -42,6 +46,63 @@ pub enum EntityKind {
     Rectification,
     /// A photo, by its attestation (its id on the wire is [`photo_entity_id`] of the hash).
     Photo,
+    /// A village's random household sample for a month ([`SampleRow`]). Sent only to phones
+    /// that ask for it (`with=sample`, see [`OPTIONAL_ENTITIES`]).
+    Sample,
+    /// A reviewer's 有问题 on an inspection, a task for its author ([`ReviewRow`]). Sent only
+    /// to phones that ask for it (`with=review`).
+    Review,
+}
+
+/// Entity kinds added after the first phones shipped. The server sends them only to a phone
+/// that lists them in the pull's `with` parameter, so an older phone never meets a kind it
+/// cannot read.
+pub const OPTIONAL_ENTITIES: [EntityKind; 2] = [EntityKind::Sample, EntityKind::Review];
+
+/// The `with` value a phone that reads every optional kind sends.
+pub fn optional_entities_param() -> String {
+    OPTIONAL_ENTITIES
+        .iter()
+        .map(|e| e.as_str())
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// A village's monthly sample: only inspections of these households count toward the rank.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct SampleRow {
+    /// The village.
+    pub village: VillageId,
+    /// The month, e.g. `2026-11` (China time).
+    pub month: String,
+    /// The sampled households, sorted.
+    pub households: Vec<HouseholdId>,
+}
+
+/// A reviewer marked an inspection (or one of its photos) as 有问题: its author corrects it by
+/// submitting a new inspection that `supersedes` it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct ReviewRow {
+    /// The review.
+    pub id: Uuid,
+    /// The inspection sent back.
+    pub inspection: InspectionId,
+    /// The photo the remark is about, if any.
+    pub photo: Option<PhotoHash>,
+    /// What is wrong, in the reviewer's words.
+    pub comment: String,
+    /// When it was marked.
+    pub at: DateTime<Utc>,
+}
+
+/// The entity id of a village's sample for a month (stable, so a redraw replaces it).
+pub fn sample_entity_id(village: VillageId, month: &str) -> Uuid {
+    let digest = sha2::Sha256::digest(format!("cunjie-sample-v1/{village}/{month}").as_bytes());
+    let mut b = [0u8; 16];
+    b.copy_from_slice(&digest[..16]);
+    Uuid::from_bytes(b)
 }
 
 impl EntityKind {
@@ -62,6 +123,8 @@ impl EntityKind {
             Self::Round => "round",
             Self::Rectification => "rectification",
             Self::Photo => "photo",
+            Self::Sample => "sample",
+            Self::Review => "review",
         }
     }
 }

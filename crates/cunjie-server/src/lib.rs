@@ -84,6 +84,16 @@ pub async fn sweep_periodically(state: AppState, every: std::time::Duration) {
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e.message, "upload sweep failed"),
         }
+        // The month's household samples, drawn early so the phones get them with a pull.
+        let (db, now) = (state.db.clone(), state.clock.now());
+        match tokio::task::spawn_blocking(move || db.tx(|tx| core::scoring::draw_current(tx, now)))
+            .await
+        {
+            Ok(Ok(n)) if n > 0 => tracing::info!(townships = n, "drew the month's samples"),
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => tracing::warn!(error = %e, "drawing the month's samples failed"),
+            Err(e) => tracing::warn!(error = %e, "drawing the month's samples panicked"),
+        }
     }
 }
 

@@ -217,6 +217,15 @@ impl Store {
             .collect()
     }
 
+    /// Inspections some submitted inspection on this phone supersedes (corrected ones).
+    pub fn superseded_ids(&self) -> Result<std::collections::HashSet<String>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT supersedes FROM fact WHERE supersedes IS NOT NULL")?;
+        let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     /// Subjects this device submitted an inspection of since `since` (the list's
     /// "inspected this month" mark), without reading whole facts.
     pub fn inspected_since(&self, since: DateTime<Utc>) -> Result<Vec<String>, StoreError> {

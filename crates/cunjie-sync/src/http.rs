@@ -318,7 +318,8 @@ impl Transport for HttpTransport {
             .append_pair("scope", scope)
             .append_pair("after", &after.to_string())
             .append_pair("epoch", &epoch.to_string())
-            .append_pair("limit", &limit.to_string());
+            .append_pair("limit", &limit.to_string())
+            .append_pair("with", &cunjie_protocol::v1::optional_entities_param());
         let rb = self
             .client
             .get(url)

@@ -9,18 +9,19 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 use cunjie_protocol::v1::{
-    EnrollRequest, EnrollResponse, EntityKind, ErrorBody, MutationStatus, Op, PullPage,
-    PushRequest, PushResponse, ScopeList,
+    EnrollRequest, EnrollResponse, EntityKind, ErrorBody, MutationStatus, OPTIONAL_ENTITIES, Op,
+    PullPage, PushRequest, PushResponse, ReviewRow, SampleRow, ScopeList,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-const FIXTURES: [&str; 9] = [
+const FIXTURES: [&str; 10] = [
     "enroll_request.json",
     "enroll_request_with_key.json",
     "enroll_response.json",
     "error_body.json",
     "pull_page.json",
+    "pull_page_tasks.json",
     "push_request.json",
     "push_request_photo.json",
     "push_response.json",
@@ -153,6 +154,28 @@ fn pull_page_is_frozen_with_a_household_a_template_and_a_tombstone() {
     assert!(has(EntityKind::Household, false), "a household change");
     assert!(has(EntityKind::Template, false), "a template change");
     assert!(page.changes.iter().any(|c| c.row.is_none()), "a tombstone");
+}
+
+#[test]
+fn the_optional_sample_and_review_changes_are_frozen() {
+    let page: PullPage = frozen("pull_page_tasks.json");
+    let row = |kind: EntityKind| {
+        page.changes
+            .iter()
+            .find(|c| c.entity == kind)
+            .and_then(|c| c.row.clone())
+            .unwrap_or_else(|| panic!("a {kind:?} change with a row"))
+    };
+    let sample: SampleRow = serde_json::from_value(row(EntityKind::Sample)).expect("a sample row");
+    assert_eq!(sample.month, "2026-11", "the month the sample is for");
+    assert_eq!(sample.households.len(), 2, "the sampled households");
+    let review: ReviewRow = serde_json::from_value(row(EntityKind::Review)).expect("a review row");
+    assert!(review.comment.contains("更正"), "the reviewer's words");
+    assert_eq!(
+        OPTIONAL_ENTITIES.to_vec(),
+        vec![EntityKind::Sample, EntityKind::Review],
+        "both kinds are opt-in for older phones"
+    );
 }
 
 #[test]

@@ -137,6 +137,9 @@ struct PullQuery {
     after: u64,
     epoch: Option<u64>,
     limit: Option<u32>,
+    /// Optional entity kinds the phone reads, comma-separated (`sample,review`).
+    #[serde(default)]
+    with: Option<String>,
 }
 
 async fn pull_page(
@@ -156,6 +159,7 @@ async fn pull_page(
                 q.after,
                 q.epoch,
                 q.limit.unwrap_or(500),
+                &pull::optional_kinds(q.with.as_deref()),
                 now,
             )?)
         })

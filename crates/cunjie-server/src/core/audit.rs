@@ -156,13 +156,12 @@ pub(crate) fn verify(tx: &mut dyn Tx) -> Result<AuditReport, StorageError> {
         &[],
     )?;
     let mut prev = GENESIS.to_owned();
-    let mut expected_seq = 1;
     let mut report = AuditReport {
         entries: 0,
         first_broken: None,
         reason: None,
     };
-    for r in &rows {
+    for (expected_seq, r) in (1..).zip(rows.iter()) {
         let e = row_entry(r)?;
         report.entries += 1;
         let broken = if e.seq != expected_seq {
@@ -199,7 +198,6 @@ pub(crate) fn verify(tx: &mut dyn Tx) -> Result<AuditReport, StorageError> {
             return Ok(report);
         }
         prev = e.hash;
-        expected_seq += 1;
     }
     Ok(report)
 }

@@ -2,7 +2,7 @@
 //! person's current assignments, never from what the phone asks for.
 
 use chrono::{DateTime, Utc};
-use cunjie_protocol::v1::{Change, EntityKind, PullPage, ScopeInfo, ScopeList};
+use cunjie_protocol::v1::{Change, EntityKind, OPTIONAL_ENTITIES, PullPage, ScopeInfo, ScopeList};
 use uuid::Uuid;
 
 use super::registry::{assignments_of, covered_at};
@@ -76,8 +76,23 @@ fn entity_kind(s: &str) -> Result<EntityKind, StorageError> {
         .map_err(|_| StorageError::Column("entity"))
 }
 
+/// The optional kinds a phone asked for by name (unknown names are ignored: a newer phone may
+/// know kinds this server does not).
+pub(crate) fn optional_kinds(with: Option<&str>) -> Vec<EntityKind> {
+    with.unwrap_or("")
+        .split(',')
+        .filter_map(|w| {
+            OPTIONAL_ENTITIES
+                .iter()
+                .copied()
+                .find(|k| k.as_str() == w.trim())
+        })
+        .collect()
+}
+
 /// One page of a scope after `after`. If the phone's epoch is not the scope's, the page starts
 /// again from 0 in the current epoch (the phone wipes the scope first).
+#[allow(clippy::too_many_arguments, reason = "the pull query's parameters, one each")]
 pub(crate) fn pull(
     tx: &mut dyn Tx,
     dev: &DeviceCtx,
@@ -85,6 +100,7 @@ pub(crate) fn pull(
     after: u64,
     epoch: Option<u64>,
     limit: u32,
+    with: &[EntityKind],
     now: DateTime<Utc>,
 ) -> Result<PullPage, PullError> {
     if !scope_names(tx, dev, now)?.iter().any(|s| s == scope_name) {
@@ -111,21 +127,31 @@ pub(crate) fn pull(
         vals![scope_name, after, limit],
     )?;
     let mut changes = Vec::with_capacity(rows.len());
+    // The cursor moves past the rows a phone did not ask for, too.
+    let last_seq = rows
+        .last()
+        .map(|r| int(r, 0, "seq"))
+        .transpose()?
+        .map_or(after, |s| s as u64);
     for r in rows {
+        let entity = entity_kind(&text(&r, 1, "entity")?)?;
+        if OPTIONAL_ENTITIES.contains(&entity) && !with.contains(&entity) {
+            continue;
+        }
         let row = opt_text(&r, 4)
             .map(|s| serde_json::from_str(&s))
             .transpose()
             .map_err(StorageError::from)?;
         changes.push(Change {
             seq: int(&r, 0, "seq")? as u64,
-            entity: entity_kind(&text(&r, 1, "entity")?)?,
+            entity,
             id: Uuid::parse_str(&text(&r, 2, "entity_id")?)
                 .map_err(|_| StorageError::Column("entity_id"))?,
             server_version: int(&r, 3, "server_version")? as u64,
             row,
         });
     }
-    let next_after = changes.last().map_or(after, |c| c.seq);
+    let next_after = last_seq;
     Ok(PullPage {
         scope: scope_name.to_owned(),
         epoch: current_epoch,

@@ -37,8 +37,9 @@ use cunjie_domain::scoring::{
 use cunjie_domain::template::{ScoreUnit, Template};
 use serde::{Deserialize, Serialize};
 
-use super::{audit, random_hex, sha256_hex, ts};
+use super::{append_change, audit, random_hex, scope, sha256_hex, ts};
 use crate::store::{StorageError, Tx, int, opt_text, text, vals};
+use cunjie_protocol::v1::EntityKind;
 
 /// The scheme a township ranks by when none is named.
 pub const DEFAULT_SCHEME: &str = "TOWNSHIP_MONTHLY_YUAN";
@@ -626,6 +627,20 @@ pub(crate) fn ensure_sample(
             hs.iter().map(|h| (h.id, h.group.to_string())).collect();
         let drawn = draw_village(&seed, hs);
         sizes.insert(v.to_string(), drawn.len().into());
+        // The village's phones get the sample with their next pull.
+        let row = cunjie_protocol::v1::SampleRow {
+            village: *v,
+            month: m.clone(),
+            households: drawn.clone(),
+        };
+        append_change(
+            tx,
+            &scope::village(*v),
+            EntityKind::Sample.as_str(),
+            &cunjie_protocol::v1::sample_entity_id(*v, &m).to_string(),
+            1,
+            Some(&serde_json::to_string(&row)?),
+        )?;
         for h in drawn {
             tx.exec(
                 "INSERT INTO sample (township_id, month, village_id, group_id, household_id, seed, drawn_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -1458,6 +1473,7 @@ pub(crate) fn record_event(
 }
 
 /// Enters Scheme C's office-scored parts for a village and period (0–100 each).
+#[allow(clippy::too_many_arguments, reason = "one argument per input, like the CLI")]
 pub(crate) fn set_village_input(
     tx: &mut dyn Tx,
     township: TownshipId,
@@ -1486,7 +1502,7 @@ pub(crate) fn set_village_input(
         &ts(now),
         by,
         "village_input_set",
-        &format!("{}/{key}", village),
+        &format!("{village}/{key}"),
         &serde_json::json!({"tasks": tasks, "satisfaction": satisfaction}),
     )?;
     Ok(())
@@ -1532,7 +1548,7 @@ pub(crate) fn mark_review(
         ));
     }
     let found = tx.query(
-        "SELECT row_json FROM fact WHERE id = $1 AND township_id = $2 AND kind = 'inspection'",
+        "SELECT row_json, author_id FROM fact WHERE id = $1 AND township_id = $2 AND kind = 'inspection'",
         vals![fact_id.to_string(), township.to_string()],
     )?;
     let Some(row) = found.first() else {
@@ -1544,8 +1560,12 @@ pub(crate) fn mark_review(
             return Err(ScoringError::NotFound(format!("该检查中的照片 {p}")));
         }
     }
+    let author = text(row, 1, "author_id")?;
+    let insp: Inspection = serde_json::from_str(&text(row, 0, "row_json")?)?;
     let r = Review {
-        id: random_hex(16),
+        id: uuid::Uuid::parse_str(&random_hex(16))
+            .map_err(|_| StorageError::Column("id"))?
+            .to_string(),
         fact_id: fact_id.to_string(),
         photo: photo.map(str::to_owned),
         comment: comment.to_owned(),
@@ -1556,6 +1576,26 @@ pub(crate) fn mark_review(
     tx.exec(
         "INSERT INTO review (id, township_id, fact_id, photo, comment, by_staff, at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
         vals![&r.id, township.to_string(), &r.fact_id, r.photo.clone(), &r.comment, by, &r.at],
+    )?;
+    // The inspection's author gets it as a task with the next pull.
+    let wire = cunjie_protocol::v1::ReviewRow {
+        id: uuid::Uuid::parse_str(&r.id).map_err(|_| StorageError::Column("id"))?,
+        inspection: insp.id,
+        photo: photo.and_then(|p| p.parse().ok()),
+        comment: r.comment.clone(),
+        at: now,
+    };
+    append_change(
+        tx,
+        &scope::person(
+            author
+                .parse()
+                .map_err(|_| StorageError::Column("author_id"))?,
+        ),
+        EntityKind::Review.as_str(),
+        &r.id,
+        1,
+        Some(&serde_json::to_string(&wire)?),
     )?;
     audit::append(
         tx,
@@ -1797,6 +1837,26 @@ pub(crate) fn sample_of(
     Ok(ensure_sample(tx, township, year, month, &households, now)?
         .into_iter()
         .collect())
+}
+
+/// Draws this month's sample (China time) for every township that has none yet, so phones
+/// get it early in the month; returns how many townships were drawn for.
+pub(crate) fn draw_current(tx: &mut dyn Tx, now: DateTime<Utc>) -> Result<usize, ScoringError> {
+    let today = china_date(now);
+    let month = format!("{}-{:02}", today.year(), today.month());
+    let townships: Vec<String> = tx
+        .query(
+            "SELECT id FROM township WHERE id NOT IN (SELECT DISTINCT township_id FROM sample WHERE month = $1)",
+            vals![&month],
+        )?
+        .iter()
+        .map(|r| text(r, 0, "id"))
+        .collect::<Result<_, _>>()?;
+    for t in &townships {
+        let id: TownshipId = t.parse().map_err(|_| StorageError::Column("id"))?;
+        sample_of(tx, id, &month, now)?;
+    }
+    Ok(townships.len())
 }
 
 #[cfg(test)]
