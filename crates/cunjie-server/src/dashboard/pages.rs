@@ -76,8 +76,26 @@ fn pct(x: f64) -> String {
 // ---------------------------------------------------------------------------------------------
 // Login and logout.
 
-/// `GET /dashboard/login`.
-pub(crate) async fn login_form(headers: HeaderMap, uri: axum::http::Uri) -> Response {
+/// `GET /dashboard/login` (straight to the overview with a valid session).
+pub(crate) async fn login_form(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    uri: axum::http::Uri,
+) -> Response {
+    if let Some(token) = super::cookie(&headers, SESSION_COOKIE).filter(|t| !t.is_empty()) {
+        let db = st.db.clone();
+        let now = st.clock.now();
+        let valid = blocking(move || {
+            Ok(db.tx(|tx| {
+                Ok::<_, crate::store::StorageError>(auth::staff_by_session(tx, &token, now).is_ok())
+            })?)
+        })
+        .await
+        .unwrap_or(false);
+        if valid && uri.query().is_none_or(|q| !q.contains("lang=")) {
+            return Redirect::to("/dashboard/").into_response();
+        }
+    }
     let q = query_map(uri.query());
     let (lang, set) = request_lang(&headers, &q);
     let mut r = render::login_page(lang, None, StatusCode::OK);

@@ -327,6 +327,12 @@ async fn login_sessions_and_logout() {
     assert_eq!(r.status, StatusCode::OK, "signed in: {}", r.text());
     let html = r.text();
     assert!(html.contains("data-testid=\"overview\""), "the overview");
+    let r = get(&h, "/dashboard/login", &cookie).await;
+    assert_eq!(
+        r.location(),
+        "/dashboard/",
+        "the login page sends a signed-in user on to the overview"
+    );
     let r = send(&h, "POST", "/dashboard/logout", &cookie, Some("")).await;
     assert_eq!(
         r.status,
@@ -588,6 +594,12 @@ async fn every_page_renders_its_test_ids_in_chinese_and_in_english() {
         r.text().contains(head.as_str()),
         "search by the head's name"
     );
+    let r = get(&h, "/dashboard/ranking?period=2026-11", &cookie).await;
+    assert!(
+        r.text()
+            .contains("/dashboard/households?q=%E5%A4%AA%E5%B9%B3%E6%9D%91"),
+        "a village in the ranking links to its households"
+    );
     let r = get(&h, "/dashboard/rectifications?state=overdue", &cookie).await;
     assert!(
         r.text().contains("data-state=\"overdue\""),
@@ -806,8 +818,7 @@ async fn staff_see_only_their_township_and_county_staff_choose() {
     let admin = login(&h, "admin", "correct horse battery").await;
     let r = get(&h, "/dashboard/households?q=%3Cscript", &admin).await;
     assert!(
-        r.text().contains("&lt;script&gt;alert(1)&lt;")
-            && !r.text().contains("<script>alert"),
+        r.text().contains("&lt;script&gt;alert(1)&lt;") && !r.text().contains("<script>alert"),
         "a household name is escaped: {}",
         r.text()
     );
