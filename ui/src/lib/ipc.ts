@@ -47,6 +47,25 @@ export interface HouseholdItem {
   groupName: string;
   distanceM: number | null;
   inspectedThisMonth: boolean;
+  /** In this month's random sample: only sampled inspections count toward the village's rank. */
+  sampledThisMonth: boolean;
+}
+
+/** An inspection a township reviewer marked 有问题 that I have not corrected yet. */
+export interface ReviewTask {
+  id: string;
+  /** The inspection sent back (what `startCorrection` takes). */
+  inspectionId: string;
+  /** Door plate and head of household, or the village. */
+  subject: string;
+  /** What the reviewer wrote. */
+  comment: string;
+  /** SHA-256 of the photo the remark is about, if any. */
+  photo: string | null;
+  /** When it was marked (RFC 3339). */
+  at: string;
+  /** The correction draft in progress, if started. */
+  correctionId: string | null;
 }
 
 export type Outcome = 'pass' | 'fail' | 'not_applicable';
@@ -225,6 +244,9 @@ export const ipc = {
   submitInspection: (inspectionId: string) => call<InspectionView>('submit_inspection', { inspectionId }),
   issueRectification: (inspectionId: string, itemCode: string, due: string) =>
     call<RectificationItem>('issue_rectification', { inspectionId, itemCode, due }),
+  reviewTasks: () => call<ReviewTask[]>('review_tasks'),
+  /** Starts (or resumes) the draft that corrects and replaces `inspectionId`. */
+  startCorrection: (inspectionId: string) => call<InspectionView>('start_correction', { inspectionId }),
 
   myZones: () => call<ZoneItem[]>('my_zones'),
   problemKinds: () => call<ProblemKind[]>('problem_kinds'),

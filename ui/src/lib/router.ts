@@ -6,7 +6,13 @@ import type { InspectionView, RoundView } from './ipc';
 export type Route =
   | { name: 'home' }
   | { name: 'enroll' }
-  | { name: 'inspection'; householdId: string; view?: InspectionView }
+  | {
+      name: 'inspection';
+      householdId: string;
+      view?: InspectionView;
+      /** The inspection a reviewer sent back that this draft corrects and replaces. */
+      correctionOf?: string;
+    }
   | { name: 'round'; roundId: string; view?: RoundView }
   | { name: 'rectifications' }
   | { name: 'history' }

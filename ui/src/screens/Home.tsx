@@ -1,4 +1,5 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
+import { Thumb } from '../components/Photo';
 import { useApp } from '../lib/app';
 import { relativeTime } from '../lib/badge';
 import { language, t } from '../lib/i18n';
@@ -8,9 +9,11 @@ import {
   type HouseholdItem,
   type InspectionView,
   type Position,
+  type ReviewTask,
   type RoundView,
   type ZoneItem,
 } from '../lib/ipc';
+import { arrangeHouseholds, groupsOf, plainDrafts, sampledTodoCount } from '../lib/households';
 import type { PositionSource } from '../lib/position';
 
 export function Home() {
@@ -119,6 +122,8 @@ function CleanerHome() {
 // Inspector: households of my villages, door-plate scan.
 
 const LIMIT = 100;
+/** With "sampled only" on, fetch as many as the phone gives so no sampled household is cut off. */
+const LIMIT_SAMPLED = 500;
 
 function distance(m: number): string {
   return m < 1000 ? t('common.meters', { n: Math.round(m) }) : t('common.km', { n: (m / 1000).toFixed(1) });
@@ -131,16 +136,23 @@ function InspectorHome() {
   const [pos, setPos] = useState<{ position: Position | null; source: PositionSource } | null>(null);
   const [near, setNear] = useState(true);
   const [group, setGroup] = useState<string | null>(null);
+  const [sampledOnly, setSampledOnly] = useState(false);
   const [plate, setPlate] = useState('');
   const [opening, setOpening] = useState(false);
   const seq = useRef(0);
 
   const [drafts, setDrafts] = useState<InspectionView[]>([]);
+  const [tasks, setTasks] = useState<ReviewTask[]>([]);
 
   useEffect(() => {
     locateNow(app.settings).then(setPos);
     ipc.openInspections().then(setDrafts, app.showError);
   }, []);
+
+  // Sent-back inspections arrive with a sync: ask again after each one.
+  useEffect(() => {
+    ipc.reviewTasks().then(setTasks, app.showError);
+  }, [app.status.sync.lastSuccess]);
 
   useEffect(() => {
     const my = ++seq.current;
@@ -148,14 +160,14 @@ function InspectorHome() {
       () => {
         const q = query.trim() || null;
         const at = near && pos?.position ? pos.position : null;
-        ipc.households(q, at, LIMIT).then((l) => {
+        ipc.households(q, at, sampledOnly ? LIMIT_SAMPLED : LIMIT).then((l) => {
           if (seq.current === my) setList(l);
         }, app.showError);
       },
       query ? 250 : 0,
     );
     return () => clearTimeout(timer);
-  }, [query, near, pos]);
+  }, [query, near, pos, sampledOnly]);
 
   const openHousehold = (h: HouseholdItem) => app.navigate({ name: 'inspection', householdId: h.id });
 
@@ -174,15 +186,18 @@ function InspectorHome() {
     }
   };
 
-  const groups = list ? Array.from(new Set(list.map((h) => h.groupName).filter(Boolean))).sort() : [];
-  const shown = list && group ? list.filter((h) => h.groupName === group) : list;
+  const groups = list ? groupsOf(list) : [];
+  const shown = list && arrangeHouseholds(list, { group, sampledOnly, sampledFirst: !pos?.position });
+  const todo = list ? sampledTodoCount(list) : 0;
+  const resumable = plainDrafts(drafts, tasks);
 
   return (
     <>
-      {drafts.length > 0 && (
+      <SentBack tasks={tasks} />
+      {resumable.length > 0 && (
         <section class="card card-warn" data-testid="inspections-open">
           <h2>{t('inspection.resumeTitle')}</h2>
-          {drafts.map((d) => (
+          {resumable.map((d) => (
             <div class="row" key={d.id}>
               <div class="grow">
                 <strong>{d.subjectLabel}</strong>
@@ -222,6 +237,16 @@ function InspectorHome() {
         ) : (
           pos && <span class="muted">{t('households.noFix')}</span>
         )}
+        <button
+          type="button"
+          class={'chip chip-sample' + (sampledOnly ? ' on' : '')}
+          aria-pressed={sampledOnly}
+          data-testid="household-sampled-only"
+          onClick={() => setSampledOnly(!sampledOnly)}
+        >
+          {t('households.sampledOnly')}
+          {todo > 0 ? ' · ' + t('households.sampledTodo', { n: todo }) : ''}
+        </button>
       </div>
       {groups.length > 1 && (
         <div class="chips" data-testid="group-filter">
@@ -245,7 +270,7 @@ function InspectorHome() {
         <p class="muted">{t('common.loading')}</p>
       ) : shown.length === 0 ? (
         <p class="muted" data-testid="households-none">
-          {t('households.none')}
+          {sampledOnly ? t('households.noneSampled') : t('households.none')}
         </p>
       ) : (
         <ul class="list" data-testid="households">
@@ -259,6 +284,11 @@ function InspectorHome() {
                     {h.distanceM != null ? ' · ' + distance(h.distanceM) : ''}
                   </span>
                 </span>
+                {h.sampledThisMonth && (
+                  <span class="tag tag-sample" data-testid={'household-' + h.id + '-sampled'}>
+                    {t('households.sampled')}
+                  </span>
+                )}
                 {h.inspectedThisMonth && (
                   <span class="tag tag-ok" data-testid={'household-' + h.id + '-inspected'}>
                     {t('households.inspected')}
@@ -285,5 +315,58 @@ function InspectorHome() {
         </button>
       </form>
     </>
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Inspections a township reviewer sent back (有问题): correct them here.
+
+function SentBack({ tasks }: { tasks: ReviewTask[] }) {
+  const app = useApp();
+  const [busy, setBusy] = useState<string | null>(null);
+  if (tasks.length === 0) return null;
+
+  const correct = async (task: ReviewTask) => {
+    setBusy(task.id);
+    try {
+      const view = await ipc.startCorrection(task.inspectionId);
+      app.navigate({ name: 'inspection', householdId: view.subjectId, view, correctionOf: task.inspectionId });
+    } catch (e) {
+      app.showError(e);
+    } finally {
+      setBusy(null);
+    }
+  };
+
+  return (
+    <section class="card card-bad" data-testid="review-tasks">
+      <h2>
+        {t('review.title')} <span class="count">{tasks.length}</span>
+      </h2>
+      <p class="muted">{t('review.intro')}</p>
+      {tasks.map((task) => (
+        <div class="task" key={task.id} data-testid={'review-task-' + task.id}>
+          <strong class="plate">{task.subject}</strong>
+          <p class="task-comment" data-testid={'review-task-' + task.id + '-comment'}>
+            {t('review.comment', { comment: task.comment })}
+          </p>
+          <div class="row wrap">
+            <span class="muted grow" data-testid={'review-task-' + task.id + '-when'}>
+              {t('review.when', { when: relativeTime(task.at, app.now, language()) })}
+            </span>
+            {task.photo && <Thumb sha={task.photo} label={t('review.photo')} />}
+          </div>
+          <button
+            type="button"
+            class="btn btn-primary btn-block"
+            data-testid={'review-task-' + task.id + '-correct'}
+            disabled={busy !== null}
+            onClick={() => correct(task)}
+          >
+            {busy === task.id ? t('common.loading') : task.correctionId ? t('review.resume') : t('review.correct')}
+          </button>
+        </div>
+      ))}
+    </section>
   );
 }

@@ -54,7 +54,10 @@ export function Inspection({ route }: { route: InspRoute }) {
       const position = await withCap(getPosition(app.settings), START_FIX_WAIT_MS, null);
       pos.current = position;
       try {
-        const v = await ipc.startInspection(route.householdId, position);
+        // A correction resumes its own draft (the household may also have an ordinary one).
+        const v = route.correctionOf
+          ? await ipc.startCorrection(route.correctionOf)
+          : await ipc.startInspection(route.householdId, position);
         if (live) setView(v);
       } catch (e) {
         if (live) app.showError(e);
@@ -168,7 +171,7 @@ export function Inspection({ route }: { route: InspRoute }) {
       await Promise.all(Object.keys(notes.current).map(flushNote));
       const v = await run(() => ipc.submitInspection(id));
       setView(v);
-      app.navigate({ name: 'inspection', householdId: route.householdId, view: v }, true);
+      app.navigate({ ...route, view: v }, true);
       app.sync();
     } catch (e) {
       app.showError(e);
@@ -219,6 +222,11 @@ export function Inspection({ route }: { route: InspRoute }) {
     <div class="screen">
       <h1 data-testid="inspection-title">{view.subjectLabel}</h1>
       <p class="muted">{view.templateName}</p>
+      {route.correctionOf && (
+        <p class="correction" data-testid="inspection-correction">
+          {t('insp.correction')}
+        </p>
+      )}
 
       {!view.submitted && (
         <p class="muted" data-testid="inspection-progress">
