@@ -170,19 +170,37 @@ async fn main() -> Result<()> {
     // The phone's signing key, made before enrollment registers its public half.
     cunjie_device::device_key(&mut store).map_err(|e| anyhow::anyhow!("{}", e.message_zh()))?;
     let engine = SyncEngine::new(Arc::new(Mutex::new(store)), HttpTransport::new(&url)?)?;
-    let enrolled = engine
-        .enroll(&url, code, "演示手机")
-        .await
-        .context("enrolling the phone")?;
+    // A phone folder kept from an earlier run (--data-dir) is enrolled already.
+    let earlier = engine
+        .store()
+        .lock()
+        .map_err(|_| anyhow::anyhow!("store lock"))?
+        .enrollment()?;
+    let (township_name, how) = match earlier {
+        Some(e) => (
+            e.township_name,
+            "上次运行已登记 enrolled on an earlier run".to_owned(),
+        ),
+        None => {
+            let enrolled = engine
+                .enroll(&url, code, "演示手机")
+                .await
+                .context("enrolling the phone")?;
+            (
+                enrolled.township_name,
+                format!("用一次性码 {code} 登记手机 enrolled"),
+            )
+        }
+    };
     let first = engine.sync_once().await.context("first sync")?;
     let village = d.villages[0].clone();
     println!(
-        "{who} 用一次性码 {code} 登记手机 enrolled; 首次同步 first sync: {} 条变更 changes",
+        "{who} {how}; 首次同步 first sync: {} 条变更 changes",
         first.changes
     );
     println!(
         "【{} · {}】手机上 on the phone: {} 户 households (之后离线可用 then works offline)",
-        enrolled.township_name,
+        township_name,
         village.name,
         engine
             .store()
@@ -355,7 +373,10 @@ async fn main() -> Result<()> {
             );
         }
     }
-    let facts = inspections(&server.office)?;
+    let facts: Vec<Inspection> = inspections(&server.office)?
+        .into_iter()
+        .filter(|i| i.village == village.id)
+        .collect();
     let Scheme {
         kind: SchemeKind::Yuan(mut scheme_t),
         code,
