@@ -92,7 +92,10 @@ pub(crate) fn optional_kinds(with: Option<&str>) -> Vec<EntityKind> {
 
 /// One page of a scope after `after`. If the phone's epoch is not the scope's, the page starts
 /// again from 0 in the current epoch (the phone wipes the scope first).
-#[allow(clippy::too_many_arguments, reason = "the pull query's parameters, one each")]
+#[allow(
+    clippy::too_many_arguments,
+    reason = "the pull query's parameters, one each"
+)]
 pub(crate) fn pull(
     tx: &mut dyn Tx,
     dev: &DeviceCtx,

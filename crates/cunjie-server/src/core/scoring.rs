@@ -1473,7 +1473,10 @@ pub(crate) fn record_event(
 }
 
 /// Enters Scheme C's office-scored parts for a village and period (0–100 each).
-#[allow(clippy::too_many_arguments, reason = "one argument per input, like the CLI")]
+#[allow(
+    clippy::too_many_arguments,
+    reason = "one argument per input, like the CLI"
+)]
 pub(crate) fn set_village_input(
     tx: &mut dyn Tx,
     township: TownshipId,

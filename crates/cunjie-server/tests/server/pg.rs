@@ -75,7 +75,11 @@ fn postgres_backend_smoke() {
         .expect("schema_version reads");
     assert_eq!(
         versions,
-        vec![vec![Value::Int(1)], vec![Value::Int(2)]],
+        vec![
+            vec![Value::Int(1)],
+            vec![Value::Int(2)],
+            vec![Value::Int(3)]
+        ],
         "each migration is recorded once"
     );
 
