@@ -39,7 +39,11 @@ async fn the_sample_and_a_sent_back_inspection_travel_between_office_and_phone()
         .collect();
     assert_eq!(sample.len(), 6, "20 % of 30 households");
     phone
-        .enroll(&server.url, &server.code(who.id, Role::Inspector), "红米 12C")
+        .enroll(
+            &server.url,
+            &server.code(who.id, Role::Inspector),
+            "红米 12C",
+        )
         .await
         .expect("enrolls");
     let list = phone.households(None, None, 100).expect("households");
@@ -91,13 +95,21 @@ async fn the_sample_and_a_sent_back_inspection_travel_between_office_and_phone()
     let original: InspectionId = id.parse().expect("id");
     let review = server
         .office
-        .mark_review(original, None, "杂草在公路边，不属于该户，请核实后更正", "admin")
+        .mark_review(
+            original,
+            None,
+            "杂草在公路边，不属于该户，请核实后更正",
+            "admin",
+        )
         .expect("marked");
     phone.sync_now().await.expect("syncs");
     let tasks = phone.review_tasks().expect("tasks");
     assert_eq!(tasks.len(), 1, "the phone got one task: {tasks:?}");
     assert_eq!(tasks[0].inspection_id, id, "about the inspection");
-    assert!(tasks[0].comment.contains("核实"), "with the reviewer's words");
+    assert!(
+        tasks[0].comment.contains("核实"),
+        "with the reviewer's words"
+    );
     assert_eq!(tasks[0].correction_id, None, "not started");
 
     // A wrong id is refused; the correction starts with the original's answers.
@@ -119,7 +131,9 @@ async fn the_sample_and_a_sent_back_inspection_travel_between_office_and_phone()
         "asking again resumes the same draft"
     );
     assert_eq!(
-        phone.review_tasks().expect("tasks")[0].correction_id.as_deref(),
+        phone.review_tasks().expect("tasks")[0]
+            .correction_id
+            .as_deref(),
         Some(draft.id.as_str()),
         "the task shows the correction in progress"
     );
@@ -135,10 +149,7 @@ async fn the_sample_and_a_sent_back_inspection_travel_between_office_and_phone()
 
     // On the server: the review is resolved by the correction, and the ranking counts the
     // corrected version only.
-    let reviews = server
-        .office
-        .reviews(Some(&id))
-        .expect("reviews");
+    let reviews = server.office.reviews(Some(&id)).expect("reviews");
     assert_eq!(reviews.len(), 1, "one review");
     assert_eq!(reviews[0].id, review.id);
     assert_eq!(
