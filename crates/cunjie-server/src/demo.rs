@@ -281,6 +281,9 @@ pub enum DemoError {
     /// Seeding failed.
     #[error(transparent)]
     Registry(#[from] crate::RegistryError),
+    /// Publishing the demo's scheme failed.
+    #[error(transparent)]
+    Scoring(#[from] crate::ScoringError),
     /// The data directory could not be made.
     #[error("cannot create the data directory: {0}")]
     Io(#[from] std::io::Error),
@@ -322,6 +325,13 @@ pub fn prepare(
                 let o =
                     crate::Township::init(db.clone(), clock, &demo.township, "admin", &password)?;
                 demo.seed(&o)?;
+                // The seeds name a monthly basic subsidy (基本考核补助) but give no amount; the
+                // demo township edits Scheme T to ¥1,000 (version 2; version 1 is the preset).
+                let mut scheme_t = cunjie_domain::scoring::Scheme::township_monthly_yuan();
+                if let cunjie_domain::scoring::SchemeKind::Yuan(t) = &mut scheme_t.kind {
+                    t.base_subsidy = cunjie_domain::Amount::whole(1_000);
+                }
+                o.publish_scheme(&scheme_t, "demo")?;
                 (o, Some(password))
             }
         };
