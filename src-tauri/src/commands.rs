@@ -12,7 +12,7 @@ use base64::engine::general_purpose::STANDARD as B64;
 use chrono::NaiveDate;
 use cunjie_device::api::{
     AppStatus, HistoryItem, HouseholdItem, InspectionView, Position, ProblemKind,
-    RectificationItem, RoundView, Settings, SyncBadge, ZoneItem,
+    RectificationItem, ReviewTask, RoundView, Settings, SyncBadge, ZoneItem,
 };
 use cunjie_device::{Device, DeviceError};
 use serde::Serialize;
@@ -161,6 +161,19 @@ pub(crate) fn issue_rectification(
     due: String,
 ) -> CmdResult<RectificationItem> {
     Ok(device.issue_rectification(&inspection_id, &item_code, date(&due)?)?)
+}
+
+#[tauri::command(async)]
+pub(crate) fn review_tasks(device: Dev<'_>) -> CmdResult<Vec<ReviewTask>> {
+    Ok(device.review_tasks()?)
+}
+
+#[tauri::command(async)]
+pub(crate) fn start_correction(
+    device: Dev<'_>,
+    inspection_id: String,
+) -> CmdResult<InspectionView> {
+    Ok(device.start_correction(&inspection_id)?)
 }
 
 // ------------------------------------------------------------------------------------------------

@@ -31,6 +31,8 @@ pub fn with_commands<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R
         commands::attach_item_photo,
         commands::submit_inspection,
         commands::issue_rectification,
+        commands::review_tasks,
+        commands::start_correction,
         commands::my_zones,
         commands::problem_kinds,
         commands::open_rounds,

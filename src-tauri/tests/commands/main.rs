@@ -506,3 +506,149 @@ fn round_commands_refuse_what_is_not_on_the_phone() {
     assert_eq!(s.ok("open_rounds", json!({})), json!([]));
     assert_eq!(s.ok("my_zones", json!({})), json!([]));
 }
+
+/// What the next pull would bring after a township reviewer marked `inspection` 有问题, and
+/// this month's sample (China time) with the test household in it.
+fn pull_review_and_sample(s: &Shell, inspection: &str) {
+    use cunjie_protocol::v1::{ReviewRow, SampleRow, sample_entity_id};
+    let village = VillageId::from_uuid(Uuid::from_u128(0x0190_0000_0000_7000_8000_0000_0000_0002));
+    // The phone's own clock: the month the household list marks is the phone's month.
+    let now = s.device.store().clock().now();
+    let china = now.with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).unwrap());
+    let month = china.format("%Y-%m").to_string();
+    let review = ReviewRow {
+        id: Uuid::from_u128(0x0190_0000_0000_7000_8000_0000_0000_0010),
+        inspection: cunjie_domain::ids::InspectionId::from_uuid(
+            Uuid::parse_str(inspection).unwrap(),
+        ),
+        photo: None,
+        comment: "门前照片看不清，请重拍".into(),
+        at: now,
+    };
+    let sample = SampleRow {
+        village,
+        month: month.clone(),
+        households: vec![HouseholdId::from_uuid(HOUSEHOLD)],
+    };
+    let changes = vec![
+        Change {
+            seq: 10,
+            entity: EntityKind::Sample,
+            id: sample_entity_id(village, &month),
+            server_version: 10,
+            row: Some(to_json(&sample)),
+        },
+        Change {
+            seq: 11,
+            entity: EntityKind::Review,
+            id: review.id,
+            server_version: 11,
+            row: Some(to_json(&review)),
+        },
+    ];
+    s.device
+        .store()
+        .apply_pull_page(&PullPage {
+            scope: "village:taiping".into(),
+            epoch: 1,
+            next_after: 11,
+            changes,
+            up_to_date: true,
+        })
+        .unwrap();
+}
+
+#[test]
+fn an_inspector_corrects_an_inspection_sent_back_through_the_ipc() {
+    let s = Shell::new(true);
+    // Nothing sent back yet, nothing sampled yet.
+    assert_eq!(s.ok("review_tasks", json!({})), json!([]));
+    let list = s.ok(
+        "households",
+        json!({"query": null, "near": null, "limit": 50}),
+    );
+    assert_eq!(list[0]["sampledThisMonth"], false);
+
+    // An inspection submitted: all pass.
+    let insp = s.ok(
+        "start_inspection",
+        json!({"householdId": HOUSEHOLD.to_string(), "position": here()}),
+    );
+    let original = insp["id"].as_str().unwrap().to_owned();
+    for item in insp["items"].as_array().unwrap() {
+        s.ok(
+            "answer_item",
+            json!({"inspectionId": original, "itemCode": item["code"], "outcome": "pass", "count": 1, "note": null}),
+        );
+    }
+    s.ok("submit_inspection", json!({"inspectionId": original}));
+
+    // The pull brings the reviewer's remark and the sample.
+    pull_review_and_sample(&s, &original);
+    let list = s.ok(
+        "households",
+        json!({"query": null, "near": null, "limit": 50}),
+    );
+    assert_eq!(list[0]["sampledThisMonth"], true, "{list}");
+    assert_eq!(list[0]["inspectedThisMonth"], true, "{list}");
+
+    // review_tasks: the inspection sent back, with the reviewer's words.
+    let tasks = s.ok("review_tasks", json!({}));
+    assert_eq!(tasks.as_array().unwrap().len(), 1, "{tasks}");
+    let task = &tasks[0];
+    assert_eq!(task["inspectionId"], original.as_str());
+    assert_eq!(task["comment"], "门前照片看不清，请重拍");
+    assert!(task["subject"].as_str().unwrap().contains(PLATE), "{task}");
+    assert!(task["at"].as_str().is_some());
+    assert_eq!(task["correctionId"], Value::Null);
+
+    // start_correction: a bad id and an unknown one are refused in Chinese.
+    let (code, msg) = s.err("start_correction", json!({"inspectionId": "不是编号"}));
+    assert_eq!(code, "not_found", "{msg}");
+    assert_eq!(
+        s.err_code("start_correction", json!({"inspectionId": NOT_AN_ID})),
+        "not_found"
+    );
+
+    // A draft with the same subject and answers, and the task points at it; asked again it
+    // resumes the same draft.
+    let draft = s.ok("start_correction", json!({"inspectionId": original}));
+    let draft_id = draft["id"].as_str().unwrap().to_owned();
+    assert_ne!(draft_id, original);
+    assert_eq!(draft["subjectId"], HOUSEHOLD.to_string());
+    assert_eq!(draft["submitted"], false);
+    assert!(
+        draft["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|i| i["outcome"] == "pass"),
+        "{draft}"
+    );
+    assert_eq!(
+        s.ok("review_tasks", json!({}))[0]["correctionId"],
+        draft_id.as_str()
+    );
+    assert_eq!(
+        s.ok("start_correction", json!({"inspectionId": original}))["id"],
+        draft_id.as_str()
+    );
+
+    // Corrected like any draft, then submitted: the task is gone.
+    let first = draft["items"][0]["code"].clone();
+    s.ok(
+        "answer_item",
+        json!({"inspectionId": draft_id, "itemCode": first, "outcome": "fail", "count": 1, "note": "门前堆放杂物"}),
+    );
+    s.ok(
+        "attach_item_photo",
+        json!({"inspectionId": draft_id, "itemCode": first, "photoBase64": photo_base64(), "position": here()}),
+    );
+    let done = s.ok("submit_inspection", json!({"inspectionId": draft_id}));
+    assert_eq!(done["submitted"], true, "{done}");
+    assert_eq!(s.ok("review_tasks", json!({})), json!([]));
+
+    // History still lists both.
+    let h = s.ok("history", json!({}));
+    assert_eq!(h.as_array().unwrap().len(), 2, "{h}");
+}
