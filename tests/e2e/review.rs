@@ -137,6 +137,11 @@ async fn the_sample_and_a_sent_back_inspection_travel_between_office_and_phone()
         Some(draft.id.as_str()),
         "the task shows the correction in progress"
     );
+    assert_ne!(
+        phone.start_inspection(&target.id, None).expect("a visit").id,
+        draft.id,
+        "a new visit to the household is not the correction in progress"
+    );
     phone
         .answer_item(&draft.id, fail, "pass", 1, None)
         .expect("corrected");

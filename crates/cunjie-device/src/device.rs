@@ -600,8 +600,9 @@ impl Device {
         if let Some(open) = s
             .inspection_drafts()?
             .into_iter()
-            .find(|d| d.subject.id == *hh.as_uuid())
+            .find(|d| d.subject.id == *hh.as_uuid() && d.supersedes.is_none())
         {
+            // A correction in progress is resumed from its task, not as a new visit.
             return self.inspection_view(&s, &open, false);
         }
         let t: Template = s.template_by_code(HOUSEHOLD_TEMPLATE)?;
