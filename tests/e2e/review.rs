@@ -138,7 +138,10 @@ async fn the_sample_and_a_sent_back_inspection_travel_between_office_and_phone()
         "the task shows the correction in progress"
     );
     assert_ne!(
-        phone.start_inspection(&target.id, None).expect("a visit").id,
+        phone
+            .start_inspection(&target.id, None)
+            .expect("a visit")
+            .id,
         draft.id,
         "a new visit to the household is not the correction in progress"
     );
