@@ -17,6 +17,7 @@ mod data;
 mod export;
 mod i18n;
 mod map;
+mod office;
 mod pages;
 mod ranking;
 mod render;
@@ -410,6 +411,21 @@ pub(crate) fn router(state: AppState) -> Router {
             get(export::findings_geojson),
         )
         .route("/dashboard/export/zones.geojson", get(export::zones_geojson))
+        .route("/dashboard/facts/{id}/review", post(office::mark_review))
+        .route(
+            "/dashboard/appeals",
+            get(office::appeals_page).post(office::file_appeal),
+        )
+        .route("/dashboard/appeals/{id}/decide", post(office::decide_appeal))
+        .route("/dashboard/ranking/publish", post(office::publish_ranking))
+        .route(
+            "/dashboard/inputs",
+            get(office::inputs_page).post(office::save_input),
+        )
+        .route(
+            "/dashboard/schemes",
+            get(office::schemes_page).post(office::publish_scheme),
+        )
         .route("/dashboard/{*rest}", get(unknown_page))
         .layer(SetResponseHeaderLayer::overriding(
             header::CONTENT_SECURITY_POLICY,

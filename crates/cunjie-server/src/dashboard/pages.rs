@@ -1153,6 +1153,7 @@ pub(crate) async fn evidence(
             },
             "pending": ev["photos_pending"],
             "photos": photos,
+            "review": super::office::evidence_reviews(&st, &c, &id)?,
         }))
     })
     .await;

@@ -54,6 +54,9 @@ pub(crate) const TEMPLATES: &[(&str, &str)] = &[
     ),
     ("charts.html", include_str!("../../templates/charts.html")),
     ("audit.html", include_str!("../../templates/audit.html")),
+    ("appeals.html", include_str!("../../templates/appeals.html")),
+    ("inputs.html", include_str!("../../templates/inputs.html")),
+    ("schemes.html", include_str!("../../templates/schemes.html")),
 ];
 
 const STYLE: &str = include_str!("../../templates/style.css");
@@ -95,6 +98,9 @@ const NAV: &[(&str, &str)] = &[
     ("/dashboard/rectifications", "nav_rectifications"),
     ("/dashboard/map", "nav_map"),
     ("/dashboard/charts", "nav_charts"),
+    ("/dashboard/appeals", "nav_appeals"),
+    ("/dashboard/inputs", "nav_inputs"),
+    ("/dashboard/schemes", "nav_schemes"),
     ("/dashboard/audit", "nav_audit"),
 ];
 
@@ -174,6 +180,7 @@ fn page_html(
     keep.push(("lang".into(), other.into()));
     let mut base = json!({
         "L": l,
+        "F": super::office::labels(ctx.lang),
         "lang": ctx.lang.code(),
         "html_lang": ctx.lang.pick("zh-CN", "en"),
         "title": l.get(title_key).copied().unwrap_or(title_key),

@@ -4,6 +4,7 @@
 mod api;
 mod conformance;
 mod dashboard;
+mod dashboard_forms;
 mod harness;
 mod pg;
 mod pg_launcher;
