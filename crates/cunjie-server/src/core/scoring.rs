@@ -326,6 +326,10 @@ pub struct Ranking {
     pub computed_at: Option<String>,
     /// When it was published, if it was.
     pub published_at: Option<String>,
+    /// Published, and the facts have changed since (late syncs): the published numbers are
+    /// shown until the office recomputes.
+    #[serde(default)]
+    pub stale: bool,
 }
 
 /// A household on the 红黑榜.
@@ -1193,7 +1197,7 @@ pub(crate) fn ranking(
     now: DateTime<Utc>,
 ) -> Result<Ranking, ScoringError> {
     let base = load_base(tx, township)?;
-    ranking_in(tx, township, period, code, now, &base)
+    ranking_in(tx, township, period, code, now, &base, true)
 }
 
 fn ranking_in(
@@ -1203,6 +1207,7 @@ fn ranking_in(
     code: Option<&str>,
     now: DateTime<Utc>,
     base: &Base,
+    frozen: bool,
 ) -> Result<Ranking, ScoringError> {
     let key: PeriodKey = period.parse()?;
     let code = code.unwrap_or(DEFAULT_SCHEME);
@@ -1228,12 +1233,20 @@ fn ranking_in(
         }
     }
     let stored = tx.query(
-        "SELECT computed_at, published_at, digest FROM ranking_result WHERE township_id = $1 AND period = $2 AND scheme_code = $3",
+        "SELECT computed_at, published_at, digest, row_json FROM ranking_result WHERE township_id = $1 AND period = $2 AND scheme_code = $3",
         vals![township.to_string(), key.to_string(), code],
     )?;
-    let digest = digest(&current.rows)?;
+    let mut digest = digest(&current.rows)?;
+    let mut stale = false;
     let (computed_at, published_at) = match stored.first() {
         Some(r) if text(r, 2, "digest")? == digest => (opt_text(r, 0), opt_text(r, 1)),
+        // A published result is what the township announced: it stands until recomputed.
+        Some(r) if frozen && opt_text(r, 1).is_some() => {
+            current.rows = serde_json::from_str(&text(r, 3, "row_json")?)?;
+            digest = text(r, 2, "digest")?;
+            stale = true;
+            (opt_text(r, 0), opt_text(r, 1))
+        }
         _ => (None, None),
     };
     Ok(Ranking {
@@ -1253,6 +1266,7 @@ fn ranking_in(
         digest,
         computed_at,
         published_at,
+        stale,
     })
 }
 
@@ -1266,7 +1280,8 @@ pub(crate) fn recompute(
     by: &str,
     now: DateTime<Utc>,
 ) -> Result<Ranking, ScoringError> {
-    let mut r = ranking(tx, township, period, code, now)?;
+    let base = load_base(tx, township)?;
+    let mut r = ranking_in(tx, township, period, code, now, &base, false)?;
     let at = ts(now);
     tx.exec(
         "INSERT INTO ranking_result (township_id, period, scheme_code, scheme_version, computed_at, computed_by, published_at, digest, row_json)
@@ -1289,6 +1304,15 @@ pub(crate) fn recompute(
         }),
     )?;
     r.computed_at = Some(at);
+    r.stale = false;
+    // A published period stays published with its new numbers (an upheld appeal, late facts).
+    r.published_at = tx
+        .query(
+            "SELECT published_at FROM ranking_result WHERE township_id = $1 AND period = $2 AND scheme_code = $3",
+            vals![township.to_string(), &r.period, &r.scheme_code],
+        )?
+        .first()
+        .and_then(|row| opt_text(row, 0));
     Ok(r)
 }
 
@@ -1333,7 +1357,7 @@ pub(crate) fn red_black(
         return Err(ScoringError::BadPeriod(month.chars().take(40).collect()));
     };
     let base = load_base(tx, township)?;
-    let r = ranking_in(tx, township, month, code, now, &base)?;
+    let r = ranking_in(tx, township, month, code, now, &base, true)?;
     let n = r.rows.len();
     let quarter = n.div_ceil(4).max(1);
     let red_villages: Vec<VillageRank> = r

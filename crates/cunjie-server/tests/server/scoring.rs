@@ -445,12 +445,33 @@ pub(crate) async fn a_fixture_month_reproduces_hand_computed_ranks(db: Db) {
 }
 
 pub(crate) async fn an_upheld_appeal_recomputes_under_the_published_version(db: Db) {
-    let f = fixture(db).await;
-    let office = &f.h.office;
-    let published = office
-        .publish_ranking("2026-11", None, "admin")
-        .expect("published");
+    let mut f = fixture(db).await;
+    let published =
+        f.h.office
+            .publish_ranking("2026-11", None, "admin")
+            .expect("published");
     assert_eq!(published.scheme_version, 2, "published under version 2");
+    // A phone that was offline syncs a November inspection after publication: the published
+    // ranking stands, marked stale, until the office recomputes.
+    let late = f.inspection(
+        1,
+        Some(3),
+        InspectionType::HouseholdMonthly,
+        nov(21),
+        &[("HH_WHITE_LITTER", 1)],
+    );
+    f.push(1, &late).await;
+    let office = &f.h.office;
+    let shown = office.ranking("2026-11", None).expect("shown");
+    assert!(
+        shown.stale,
+        "the late fact makes the published result stale"
+    );
+    assert_eq!(
+        (shown.rows.clone(), shown.published_at.clone()),
+        (published.rows.clone(), published.published_at.clone()),
+        "the published numbers are what is shown"
+    );
     // The township edits Scheme T after publishing: a new version, for later months.
     let mut edited = office
         .schemes()
@@ -496,6 +517,14 @@ pub(crate) async fn an_upheld_appeal_recomputes_under_the_published_version(db: 
     assert_eq!(
         r.scheme_version, 2,
         "the recomputation keeps the published version, not version 3"
+    );
+    assert!(!r.stale, "recomputed from the facts");
+    assert!(r.published_at.is_some(), "still published");
+    let sm_row = r.rows.iter().find(|x| x.village_code == "SM").expect("SM");
+    assert_eq!(
+        sm_row.score,
+        yuan(1460),
+        "the recomputation took in SM's late white litter (−5)"
     );
     let zl_row = r.rows.iter().find(|x| x.village_code == "ZL").expect("ZL");
     assert_eq!(
