@@ -107,6 +107,11 @@ pub(crate) const LABELS: &[(&str, &str, &str)] = &[
     ("deductions", "扣分/扣款明细", "Deductions by item"),
     ("recompute", "重新计算", "Recompute"),
     ("recomputed", "已重新计算", "Recomputed"),
+    (
+        "ranking_stale",
+        "发布后又有检查记录同步到达：此处仍显示已发布的结果，重新计算后更新",
+        "Inspections arrived after publication: the published result is shown until you recompute",
+    ),
     ("red_list", "红榜", "Red list (praise)"),
     ("black_list", "黑榜", "Black list (criticism)"),
     ("households_col", "农户", "Households"),

@@ -100,6 +100,8 @@ pub(crate) struct Table {
     pub(crate) rows: Vec<Row>,
     pub(crate) computed_at: Option<String>,
     pub(crate) published_at: Option<String>,
+    /// Published, and facts arrived since: the published numbers are shown.
+    pub(crate) stale: bool,
 }
 
 /// A stored RFC 3339 instant in China time, as the office reads it.
@@ -184,6 +186,7 @@ impl Table {
             rows,
             computed_at: r.computed_at.as_deref().map(china_time),
             published_at: r.published_at.as_deref().map(china_time),
+            stale: r.stale,
         }
     }
 }
