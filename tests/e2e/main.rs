@@ -6,4 +6,6 @@ mod fieldday;
 mod network;
 mod offline_week;
 mod photos;
+mod reliability_r1;
+mod reliability_r2;
 mod review;

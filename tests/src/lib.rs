@@ -6,9 +6,11 @@
 //! and the real sync engine over HTTP. Nothing touches the real app-data folder.
 
 pub mod evidence;
+pub mod fault;
 pub mod fieldday;
 pub mod phone;
 pub mod proxy;
+pub mod reliability;
 pub mod seed;
 pub mod server;
 pub mod sim;

@@ -1,0 +1,899 @@
+//! The fleet of the reliability tests (R1, R2): a real server, a [`FaultProxy`] with a lane
+//! per phone, and simulated phones (`Phone`: a real store and the real sync engine) for every
+//! inspector and cleaner of a demo township, doing field work day by day and syncing through
+//! the proxy; then the **final check** of sync.md §6: heal every fault, sync until quiet, and
+//! compare the server and every phone row by row and photo by photo, and count receipts.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use cunjie_domain::catalog::{Catalog, SubjectKind};
+use cunjie_domain::clock::{Clock, FakeClock};
+use cunjie_domain::fact::{
+    CheckpointState, CheckpointVisit, CleanerRound, FactStatus, ItemResult, OrderTerms, PhotoHash,
+    RectificationOrder, Subject, TracePoint,
+};
+use cunjie_domain::geo::GeoPolicy;
+use cunjie_domain::ids::{PersonId, RectificationId};
+use cunjie_domain::person::Role;
+use cunjie_domain::place::{Facility, Household, ZoneGeometry};
+use cunjie_domain::template::presets;
+use cunjie_server::demo::demo_township;
+use cunjie_sync::SyncReport;
+
+use crate::evidence::sha256_hex;
+use crate::fault::{FaultCounts, FaultProxy, Faults};
+use crate::phone::Phone;
+use crate::proxy::Rng;
+use crate::server::TestServer;
+use crate::sim::{new_inspection, photo_context, take_photo};
+
+/// The seed of a randomised run: `CUNJIE_SEED` replays one, else `default`.
+pub fn seed(default: u64) -> u64 {
+    let seed = std::env::var("CUNJIE_SEED")
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(default);
+    eprintln!("seed {seed} (replay with CUNJIE_SEED={seed})");
+    seed
+}
+
+/// Whether the full-size run was asked for (`CUNJIE_FULL=1`).
+pub fn full_size() -> bool {
+    std::env::var("CUNJIE_FULL").is_ok_and(|v| !v.is_empty() && v != "0")
+}
+
+/// How big a run is.
+#[derive(Debug, Clone, Copy)]
+pub struct FleetSize {
+    /// Villages of the demo township (at most 4): one inspector each.
+    pub villages: usize,
+    /// Groups per village: one road zone and one cleaner each.
+    pub groups: u32,
+    /// Households per village.
+    pub households: u32,
+    /// Days of field work.
+    pub days: u32,
+    /// Records (mutations other than photo attestations) each phone makes, in all.
+    pub records_per_phone: u32,
+    /// Photos in all (each one a real capture; split between the phones).
+    pub photos: u32,
+}
+
+impl FleetSize {
+    /// Phones: one per inspector and cleaner.
+    pub fn phones(&self) -> usize {
+        self.villages * (1 + self.groups as usize)
+    }
+}
+
+/// One member of the fleet.
+#[derive(Debug)]
+struct Member {
+    phone: Arc<Phone>,
+    role: Role,
+    person: PersonId,
+    /// Village index (inspectors) or zone index (cleaners).
+    place: usize,
+    photos_left: u32,
+    photo_seed: u32,
+    /// Orders this phone issued, waiting for the fix / the review.
+    open_orders: Vec<RectificationId>,
+    fixed_orders: Vec<RectificationId>,
+    next_household: usize,
+    pass_no: u8,
+}
+
+/// What the phones recorded (what the final check expects on the server).
+#[derive(Debug, Default, Clone)]
+pub struct Recorded {
+    /// Inspections and rounds.
+    pub facts: u64,
+    /// Rectification orders issued.
+    pub orders: u64,
+    /// Fixes submitted and reviews made.
+    pub steps: u64,
+    /// Household field edits.
+    pub edits: u64,
+    /// Photos taken.
+    pub photos: u64,
+    /// Bytes of the photos (upload derivatives).
+    pub photo_bytes: u64,
+}
+
+impl Recorded {
+    /// Mutations other than photo attestations.
+    pub fn records(&self) -> u64 {
+        self.facts + self.orders + self.steps + self.edits
+    }
+}
+
+/// The result of the final check, with the figures of the run.
+#[derive(Debug, Clone)]
+pub struct Verdict {
+    /// Phones.
+    pub phones: usize,
+    /// What they recorded.
+    pub recorded: Recorded,
+    /// Receipts on the server (one per mutation, attestations included).
+    pub receipts: u64,
+    /// What the proxy did.
+    pub faults: FaultCounts,
+    /// `sync_once` calls, and how many of them failed (a fault broke them).
+    pub syncs: u64,
+    /// Failed syncs.
+    pub failed_syncs: u64,
+    /// Sync rounds after healing until quiet.
+    pub rounds_to_quiet: u32,
+    /// Photo chunk bytes the links carried per photo byte.
+    pub photo_ratio: f64,
+    /// Wall time of the whole run.
+    pub elapsed: Duration,
+}
+
+impl std::fmt::Display for Verdict {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let r = &self.recorded;
+        write!(
+            f,
+            "{} phones; {} records ({} facts, {} orders, {} steps, {} edits) and {} photos ({} bytes); {} receipts; 0 lost, 0 duplicated, 0 corrupt, all converged in {} rounds after healing; {} syncs ({} broken by faults); photo bytes on the links {:.3} × photo bytes; {}; {:.1} s",
+            self.phones,
+            r.records(),
+            r.facts,
+            r.orders,
+            r.steps,
+            r.edits,
+            r.photos,
+            r.photo_bytes,
+            self.receipts,
+            self.rounds_to_quiet,
+            self.syncs,
+            self.failed_syncs,
+            self.photo_ratio,
+            self.faults,
+            self.elapsed.as_secs_f64()
+        )
+    }
+}
+
+/// A server, a fault proxy and the phones.
+pub struct Fleet {
+    /// The seed of everything random here.
+    pub seed: u64,
+    /// The server.
+    pub server: TestServer,
+    /// The proxy between them.
+    pub proxy: FaultProxy,
+    server_dir: PathBuf,
+    members: Vec<Member>,
+    rng: Rng,
+    recorded: Recorded,
+    syncs: u64,
+    failed_syncs: u64,
+    started: Instant,
+    initial_versions: BTreeMap<String, i64>,
+    edits: BTreeMap<String, i64>,
+    days_left: u32,
+}
+
+impl std::fmt::Debug for Fleet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Fleet")
+            .field("seed", &self.seed)
+            .field("phones", &self.members.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Fleet {
+    /// Starts a server with the demo township of `size`, a proxy with a clean lane per phone,
+    /// and enrolls every phone through its lane (then one clean sync pulls the registry).
+    pub async fn start(size: FleetSize, seed: u64) -> Self {
+        let started = Instant::now();
+        let dir = tempfile::tempdir().expect("server dir");
+        let server_dir = dir.path().to_path_buf();
+        let url = format!("sqlite://{}", server_dir.join("server.db").display());
+        let server = TestServer::start_on(
+            dir,
+            &url,
+            demo_township(size.villages, size.groups, size.households),
+        );
+        let proxy = FaultProxy::start(server.addr(), seed, size.phones()).expect("proxy");
+        let d = &server.demo;
+        let mut who: Vec<(Role, PersonId, usize)> = (0..size.villages)
+            .map(|v| (Role::Inspector, d.inspector(v).id, v))
+            .collect();
+        who.extend(
+            d.zones
+                .iter()
+                .enumerate()
+                .map(|(z, zone)| (Role::Cleaner, d.cleaner(zone.id).id, z)),
+        );
+        assert_eq!(who.len(), size.phones(), "a phone per person");
+        let n = who.len() as u32;
+        let mut members = Vec::new();
+        for (lane, (role, person, place)) in who.into_iter().enumerate() {
+            let url = proxy.url(lane);
+            let clock = Arc::new(FakeClock::at(2026, 11, 2, 0, 30, 0));
+            let phone = Phone::http(&url, clock);
+            phone
+                .engine
+                .enroll(&url, &server.code(person, role), &format!("phone {lane}"))
+                .await
+                .expect("enrolls through a clean lane");
+            phone
+                .engine
+                .sync_once()
+                .await
+                .expect("first sync pulls the registry");
+            members.push(Member {
+                phone: Arc::new(phone),
+                role,
+                person,
+                place,
+                photos_left: size.photos / n + u32::from((lane as u32) < size.photos % n),
+                photo_seed: lane as u32 * 1_000_000,
+                open_orders: vec![],
+                fixed_orders: vec![],
+                next_household: 0,
+                pass_no: 0,
+            });
+        }
+        let mut fleet = Self {
+            seed,
+            server,
+            proxy,
+            server_dir,
+            members,
+            rng: Rng::new(seed ^ 0x5EED),
+            recorded: Recorded::default(),
+            syncs: 0,
+            failed_syncs: 0,
+            started,
+            initial_versions: BTreeMap::new(),
+            edits: BTreeMap::new(),
+            days_left: 1,
+        };
+        fleet.initial_versions = fleet.household_versions();
+        fleet
+    }
+
+    /// Phones.
+    pub fn phones(&self) -> usize {
+        self.members.len()
+    }
+
+    /// What the phones recorded so far.
+    pub fn recorded(&self) -> &Recorded {
+        &self.recorded
+    }
+
+    fn server_db(&self) -> rusqlite::Connection {
+        rusqlite::Connection::open(self.server_dir.join("server.db")).expect("server database")
+    }
+
+    fn household_versions(&self) -> BTreeMap<String, i64> {
+        let db = self.server_db();
+        let mut stmt = db
+            .prepare("SELECT id, server_version FROM record WHERE entity = 'household'")
+            .expect("prepare");
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .expect("query")
+            .collect::<Result<_, _>>()
+            .expect("rows")
+    }
+
+    /// Sets the faults of every lane.
+    pub fn set_faults(&self, f: impl Fn(usize) -> Faults) {
+        for lane in 0..self.members.len() {
+            self.proxy.set_faults(lane, f(lane));
+        }
+    }
+
+    /// Caps the photos a phone will take (a phone on a 2G lane, say); the rest go to the
+    /// other phones.
+    pub fn limit_photos(&mut self, lane: usize, max: u32) {
+        let excess = self.members[lane].photos_left.saturating_sub(max);
+        self.members[lane].photos_left -= excess;
+        let others: Vec<usize> = (0..self.members.len()).filter(|i| *i != lane).collect();
+        for k in 0..excess as usize {
+            if let Some(&o) = others.get(k % others.len().max(1)) {
+                self.members[o].photos_left += 1;
+            }
+        }
+    }
+
+    /// One day of field work on every phone, `records` records each (offline: nothing is
+    /// sent); `days_left` (this one included) spreads the cleaners' photos over the days.
+    pub fn work_day(&mut self, day: u32, records: u32, days_left: u32) {
+        self.days_left = days_left.max(1);
+        for i in 0..self.members.len() {
+            let day_start = FakeClock::at(2026, 11, 2 + day, 0, 30, 0).now();
+            let m = &self.members[i];
+            let now = m.phone.clock.now();
+            if now < day_start {
+                m.phone
+                    .clock
+                    .advance_ms((day_start - now).num_milliseconds().max(0));
+            }
+            match self.members[i].role {
+                Role::Cleaner => self.cleaner_day(i, records),
+                _ => self.inspector_day(i, records),
+            }
+        }
+    }
+
+    fn photo(&mut self, i: usize, ctx: &cunjie_device::CaptureContext) -> Option<PhotoHash> {
+        let m = &mut self.members[i];
+        if m.photos_left == 0 {
+            return None;
+        }
+        m.photos_left -= 1;
+        m.photo_seed += 1;
+        let sha = take_photo(&mut m.phone.store(), m.photo_seed, ctx).expect("photo saved");
+        let size = m.phone.store().photo(&sha).expect("photo row").size;
+        self.recorded.photos += 1;
+        self.recorded.photo_bytes += size;
+        Some(sha)
+    }
+
+    fn inspector_day(&mut self, i: usize, records: u32) {
+        let t = presets::household_sanbao();
+        let (village_idx, person) = (self.members[i].place, self.members[i].person);
+        let village = self.server.demo.villages[village_idx].id;
+        let households: Vec<Household> = self
+            .server
+            .demo
+            .households
+            .iter()
+            .filter(|h| h.village == village)
+            .cloned()
+            .collect();
+        let mut left = records;
+        // Yesterday's fixes are reviewed, and the orders before them fixed (an "after" photo).
+        let fixed = std::mem::take(&mut self.members[i].fixed_orders);
+        for id in fixed {
+            if left == 0 {
+                self.members[i].fixed_orders.push(id);
+                continue;
+            }
+            self.members[i]
+                .phone
+                .store()
+                .review_rectification(id, true, Some("已整改".into()))
+                .expect("review");
+            self.recorded.steps += 1;
+            left -= 1;
+        }
+        let open = std::mem::take(&mut self.members[i].open_orders);
+        for id in open {
+            let hh = &households[self.rng.below(households.len() as u64) as usize];
+            let ctx = photo_context(
+                Subject {
+                    kind: SubjectKind::Household,
+                    id: *hh.id.as_uuid(),
+                },
+                hh.location,
+                &format!("{} {}", hh.door_plate, hh.head_name),
+                "检查员",
+            );
+            if left == 0 || self.members[i].photos_left == 0 {
+                self.members[i].open_orders.push(id);
+                continue;
+            }
+            let Some(after) = self.photo(i, &ctx) else {
+                continue;
+            };
+            self.members[i]
+                .phone
+                .store()
+                .submit_rectification_fix(id, vec![after], Some("已清理".into()))
+                .expect("fix");
+            self.members[i].fixed_orders.push(id);
+            self.recorded.steps += 1;
+            left -= 1;
+        }
+        // A door plate changed: one household edit a day.
+        if left > 0 {
+            let hh = &households[self.rng.below(households.len() as u64) as usize];
+            let members = self.members[i]
+                .phone
+                .store()
+                .household(hh.id)
+                .expect("household")
+                .household
+                .members;
+            let fields = BTreeMap::from([("members".to_owned(), serde_json::json!(members + 1))]);
+            self.members[i]
+                .phone
+                .store()
+                .update_household_fields(hh.id, fields)
+                .expect("edit");
+            *self.edits.entry(hh.id.to_string()).or_default() += 1;
+            self.recorded.edits += 1;
+            left -= 1;
+        }
+        while left > 0 {
+            let k = self.members[i].next_household % households.len();
+            self.members[i].next_household += 1;
+            let hh = households[k].clone();
+            let subject = Subject {
+                kind: SubjectKind::Household,
+                id: *hh.id.as_uuid(),
+            };
+            let mut insp = {
+                let store = self.members[i].phone.store();
+                new_inspection(&store, &t, subject, village, person, hh.location)
+            };
+            for item in &t.items {
+                insp.answer(ItemResult::pass(&item.item_code));
+            }
+            // A failure in one of four, and on the last day while photos are left.
+            let last_day = self.days_left == 1 && self.members[i].photos_left > 0;
+            let fails = left >= 2 && (self.rng.below(4) == 0 || last_day);
+            let photo = if fails {
+                let ctx = photo_context(
+                    subject,
+                    hh.location,
+                    &format!("{} {}", hh.door_plate, hh.head_name),
+                    "检查员",
+                );
+                self.photo(i, &ctx)
+            } else {
+                None
+            };
+            let failed = photo.is_some();
+            if let Some(p) = photo {
+                insp.answer(ItemResult::fail("HH_WHITE_LITTER", 1, vec![p]));
+            }
+            let phone = self.members[i].phone.clone();
+            let mut store = phone.store();
+            store.save_inspection_draft(&insp).expect("draft");
+            store
+                .submit_inspection(insp.id, &GeoPolicy::default())
+                .expect("submit");
+            self.recorded.facts += 1;
+            left -= 1;
+            if failed {
+                let now = store.clock().now();
+                let order = RectificationOrder::from_failed_item(
+                    &store.inspection(insp.id).expect("fact"),
+                    "HH_WHITE_LITTER",
+                    OrderTerms {
+                        id: store.new_id(),
+                        issued_by: person,
+                        assignee: person,
+                        issued_at: now,
+                        due: now.date_naive() + chrono::Duration::days(7),
+                    },
+                )
+                .expect("order from the failed item");
+                store.issue_rectification(&order).expect("issued");
+                drop(store);
+                self.members[i].open_orders.push(order.id);
+                self.recorded.orders += 1;
+                left -= 1;
+            }
+            phone.clock.advance_ms(7 * 60_000);
+        }
+    }
+
+    fn cleaner_day(&mut self, i: usize, records: u32) {
+        let z = self.server.demo.zones[self.members[i].place].clone();
+        let cleaner = self.members[i].person;
+        let ZoneGeometry::Line(path) = &z.geometry else {
+            panic!("demo zones are roads")
+        };
+        let facilities: Vec<Facility> = self
+            .server
+            .demo
+            .facilities
+            .iter()
+            .filter(|f| f.zone == Some(z.id))
+            .cloned()
+            .collect();
+        self.members[i].pass_no = 0;
+        // Photos spread over the days left: the first rounds of the day take them.
+        let quota = self.members[i].photos_left.div_ceil(self.days_left);
+        for _ in 0..records {
+            let phone = self.members[i].phone.clone();
+            let t0 = phone.clock.now();
+            let ctx = photo_context(
+                Subject {
+                    kind: SubjectKind::Zone,
+                    id: *z.id.as_uuid(),
+                },
+                path.first().copied(),
+                &z.name,
+                "保洁员",
+            );
+            let photo = if u32::from(self.members[i].pass_no) < quota {
+                self.photo(i, &ctx)
+            } else {
+                None
+            };
+            self.members[i].pass_no = self.members[i].pass_no.saturating_add(1);
+            let mut store = phone.store();
+            let round = CleanerRound {
+                id: store.new_id(),
+                zone: z.id,
+                cleaner,
+                device: store.device_id(),
+                pass_no: self.members[i].pass_no,
+                started_at: t0,
+                ended_at: Some(t0 + chrono::Duration::minutes(6)),
+                server_received_at: None,
+                trace: path
+                    .iter()
+                    .enumerate()
+                    .map(|(k, p)| TracePoint {
+                        point: *p,
+                        accuracy_m: 6.0,
+                        at: t0 + chrono::Duration::seconds(k as i64 * 30),
+                    })
+                    .collect(),
+                visits: facilities
+                    .iter()
+                    .map(|f| CheckpointVisit {
+                        facility: f.id,
+                        number: f.number.clone(),
+                        state: CheckpointState::Cleared,
+                        at: t0,
+                        fix: None,
+                        photos: photo.iter().cloned().collect(),
+                        note: None,
+                    })
+                    .collect(),
+                problems: vec![],
+                status: FactStatus::Draft,
+            };
+            store.save_round_draft(&round).expect("draft");
+            store
+                .submit_round(round.id, Catalog::builtin(), &GeoPolicy::default())
+                .expect("submit");
+            drop(store);
+            self.recorded.facts += 1;
+            phone.clock.advance_ms(7 * 60_000);
+        }
+    }
+
+    /// Every phone syncs once, all at the same time (so their requests interleave at the
+    /// server). A sync a fault broke is counted, not an error.
+    pub async fn sync_round(&mut self) -> Vec<Result<SyncReport, String>> {
+        let mut set = tokio::task::JoinSet::new();
+        for (i, m) in self.members.iter().enumerate() {
+            let phone = m.phone.clone();
+            set.spawn(async move {
+                (
+                    i,
+                    phone.engine.sync_once().await.map_err(|e| format!("{e:?}")),
+                )
+            });
+        }
+        let mut out: Vec<Option<Result<SyncReport, String>>> =
+            (0..self.members.len()).map(|_| None).collect();
+        while let Some(r) = set.join_next().await {
+            let (i, r) = r.expect("sync task");
+            self.syncs += 1;
+            if r.is_err() {
+                self.failed_syncs += 1;
+            }
+            out[i] = Some(r);
+        }
+        out.into_iter().map(|r| r.expect("every phone")).collect()
+    }
+
+    /// Faults still to inject under the lanes' budgets.
+    pub fn budget_left(&self) -> u64 {
+        (0..self.members.len())
+            .filter_map(|l| self.proxy.budget_left(l))
+            .sum()
+    }
+
+    /// Heals every fault, then syncs every phone until a round changes nothing, at most
+    /// `max_rounds` rounds. Answers the rounds it took.
+    pub async fn heal_and_quiesce(&mut self, max_rounds: u32) -> u32 {
+        self.proxy.heal();
+        for round in 1..=max_rounds {
+            let results = self.sync_round().await;
+            let quiet = results.iter().all(|r| {
+                r.as_ref().is_ok_and(|s| {
+                    s.settled == 0
+                        && s.changes == 0
+                        && s.photos_uploaded == 0
+                        && s.photos_deduplicated == 0
+                        && s.photos_failed == 0
+                })
+            });
+            let empty = self.members.iter().all(|m| {
+                let c = m.phone.store().pending_counts().expect("counts");
+                c.records == 0 && c.photos == 0
+            });
+            if quiet && empty {
+                return round;
+            }
+        }
+        panic!(
+            "not quiet after {max_rounds} rounds on a healed link (seed {})",
+            self.seed
+        );
+    }
+
+    /// The final check of sync.md §6 (call after [`Fleet::heal_and_quiesce`]): 0 lost, 0
+    /// duplicated, 0 corrupt, every phone equal to the server. Panics with the seed.
+    pub async fn final_check(&self, rounds_to_quiet: u32) -> Verdict {
+        let seed = self.seed;
+        let db = self.server_db();
+        let d = &self.server.demo;
+
+        // Receipts: one per mutation, the same (seq, mutation id) pairs as each phone's log.
+        let dup_receipts: i64 = db
+            .query_row(
+                "SELECT count(*) FROM (SELECT mutation_id FROM receipt GROUP BY mutation_id HAVING count(*) > 1)",
+                [],
+                |r| r.get(0),
+            )
+            .expect("count");
+        assert_eq!(
+            dup_receipts, 0,
+            "0 duplicated: one receipt per mutation id (seed {seed})"
+        );
+        let rejected: Vec<(String, String)> = db
+            .prepare("SELECT code, reason FROM receipt WHERE status != 'applied'")
+            .expect("prepare")
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .expect("query")
+            .collect::<Result<_, _>>()
+            .expect("rows");
+        assert!(
+            rejected.is_empty(),
+            "every mutation applied, none refused (seed {seed}): {rejected:?}"
+        );
+        let mut receipts = 0u64;
+        let mut fact_ids: BTreeSet<String> = BTreeSet::new();
+        let mut photos: Vec<(PhotoHash, Vec<u8>)> = Vec::new();
+        for (i, m) in self.members.iter().enumerate() {
+            let store = m.phone.store();
+            let device = store.device_id().to_string();
+            let counts = store.pending_counts().expect("counts");
+            assert_eq!(
+                (counts.records, counts.photos),
+                (0, 0),
+                "phone {i}: outbox and photo queue empty (seed {seed})"
+            );
+            assert!(
+                store.integrity_ok().expect("check"),
+                "phone {i}: integrity ok"
+            );
+            let local = rusqlite::Connection::open(m.phone.db_path()).expect("phone db");
+            let acked: BTreeSet<(i64, String)> =
+                rows2(&local, "SELECT seq, mutation_id FROM acked_log", []);
+            let next_seq: i64 = local
+                .query_row("SELECT next_seq FROM device_state", [], |r| r.get(0))
+                .expect("next seq");
+            assert_eq!(
+                acked.len() as i64,
+                next_seq - 1,
+                "phone {i}: every seq it made is acknowledged (seed {seed})"
+            );
+            let on_server: BTreeSet<(i64, String)> = rows2(
+                &db,
+                "SELECT seq, mutation_id FROM receipt WHERE device_id = ?1",
+                [&device],
+            );
+            assert_eq!(
+                on_server, acked,
+                "phone {i}: the server's receipts are exactly the phone's acknowledged mutations (seed {seed})"
+            );
+            let last_seq: i64 = db
+                .query_row(
+                    "SELECT last_seq FROM device WHERE id = ?1",
+                    [&device],
+                    |r| r.get(0),
+                )
+                .expect("device row");
+            assert_eq!(
+                last_seq,
+                next_seq - 1,
+                "phone {i}: server last_seq = the phone's last acknowledged seq (seed {seed})"
+            );
+            receipts += acked.len() as u64;
+
+            // Facts: each of the phone's facts on the server, the same row.
+            let local_facts: BTreeSet<(String, String)> =
+                rows2(&local, "SELECT id, origin || '|' || row_json FROM fact", []);
+            for (id, row) in local_facts {
+                let (origin, row) = row.split_once('|').expect("origin|row");
+                let remote: Option<String> = db
+                    .query_row("SELECT row_json FROM fact WHERE id = ?1", [&id], |r| {
+                        r.get(0)
+                    })
+                    .ok();
+                let remote = remote.unwrap_or_else(|| {
+                    panic!("phone {i}: fact {id} reached the server (seed {seed})")
+                });
+                assert_eq!(
+                    without_server_time(&remote),
+                    without_server_time(row),
+                    "phone {i}: fact {id} is the same row on phone and server (seed {seed})"
+                );
+                if origin == "local" {
+                    assert!(fact_ids.insert(id), "a fact made on one phone only");
+                }
+            }
+
+            // Rectifications this phone holds: the same row and version as the server's.
+            let local_orders: BTreeSet<(String, String)> = rows2(
+                &local,
+                "SELECT id, row_json || '|' || server_version FROM rectification",
+                [],
+            );
+            for (id, row) in local_orders {
+                let remote: String = db
+                    .query_row(
+                        "SELECT row_json || '|' || server_version FROM rectification WHERE id = ?1",
+                        [&id],
+                        |r| r.get(0),
+                    )
+                    .unwrap_or_else(|_| {
+                        panic!("phone {i}: order {id} on the server (seed {seed})")
+                    });
+                let (l, lv) = row.rsplit_once('|').expect("row|version");
+                let (r, rv) = remote.rsplit_once('|').expect("row|version");
+                assert_eq!(
+                    (json(r), rv),
+                    (json(l), lv),
+                    "phone {i}: order {id} is the same row and version on phone and server (seed {seed})"
+                );
+            }
+
+            // Inspectors: every household of the village, row by row.
+            if m.role == Role::Inspector {
+                let v = d.villages[m.place].id;
+                let local = store.households_in(v, None, 10_000, 0).expect("households");
+                assert_eq!(
+                    local.len(),
+                    d.households.iter().filter(|h| h.village == v).count(),
+                    "phone {i}: the whole village (seed {seed})"
+                );
+                for h in &local {
+                    let id = h.household.id.to_string();
+                    let (remote, version): (String, i64) = db
+                        .query_row(
+                            "SELECT row_json, server_version FROM record WHERE entity = 'household' AND id = ?1",
+                            [&id],
+                            |r| Ok((r.get(0)?, r.get(1)?)),
+                        )
+                        .expect("household on the server");
+                    assert_eq!(
+                        json(&remote),
+                        serde_json::to_value(&h.household).expect("json"),
+                        "phone {i}: household {id} row by row (seed {seed})"
+                    );
+                    assert_eq!(
+                        (version, h.server_version as i64),
+                        (
+                            self.initial_versions.get(&id).copied().unwrap_or(0)
+                                + self.edits.get(&id).copied().unwrap_or(0),
+                            version
+                        ),
+                        "phone {i}: household {id} took each edit once, and the phone has its version (seed {seed})"
+                    );
+                }
+            }
+
+            // Photos: every one stored on the server, byte-identical, hashing to its name.
+            let local_photos: BTreeSet<(String, String)> =
+                rows2(&local, "SELECT sha256, local_path FROM photo", []);
+            for (sha, path) in local_photos {
+                let bytes = std::fs::read(store.photo_file(&path)).expect("the phone's copy");
+                let state: String = db
+                    .query_row("SELECT state FROM photo WHERE sha256 = ?1", [&sha], |r| {
+                        r.get(0)
+                    })
+                    .unwrap_or_else(|_| panic!("phone {i}: photo {sha} attested (seed {seed})"));
+                assert_eq!(
+                    state, "stored",
+                    "phone {i}: photo {sha} stored (seed {seed})"
+                );
+                let h: PhotoHash = sha.parse().expect("hash");
+                photos.push((h, bytes));
+            }
+        }
+        let total_receipts: i64 = db
+            .query_row("SELECT count(*) FROM receipt", [], |r| r.get(0))
+            .expect("count");
+        assert_eq!(
+            total_receipts as u64, receipts,
+            "no receipt from anywhere else (seed {seed})"
+        );
+        let r = &self.recorded;
+        assert_eq!(
+            receipts,
+            r.records() + r.photos,
+            "one receipt per record and per photo attestation (seed {seed})"
+        );
+        let server_facts: i64 = db
+            .query_row("SELECT count(*) FROM fact", [], |r| r.get(0))
+            .expect("count");
+        assert_eq!(
+            (server_facts as u64, fact_ids.len() as u64),
+            (r.facts, r.facts),
+            "0 lost, 0 duplicated: every fact once on the server and on its phone (seed {seed})"
+        );
+        let server_orders: i64 = db
+            .query_row("SELECT count(*) FROM rectification", [], |r| r.get(0))
+            .expect("count");
+        assert_eq!(
+            server_orders as u64, r.orders,
+            "every order once (seed {seed})"
+        );
+        let server_photos: i64 = db
+            .query_row("SELECT count(*) FROM photo", [], |r| r.get(0))
+            .expect("count");
+        assert_eq!(
+            (server_photos as u64, photos.len() as u64),
+            (r.photos, r.photos),
+            "every photo once (seed {seed})"
+        );
+        for (h, bytes) in &photos {
+            let path = self
+                .server_dir
+                .join("blobs")
+                .join(&h.as_str()[0..2])
+                .join(&h.as_str()[2..4])
+                .join(h.as_str());
+            let stored = std::fs::read(&path)
+                .unwrap_or_else(|_| panic!("photo {h} in the server's blob store (seed {seed})"));
+            assert_eq!(
+                sha256_hex(&stored),
+                h.clone(),
+                "0 corrupt: the stored bytes hash to the name (seed {seed})"
+            );
+            assert!(
+                stored == *bytes,
+                "0 corrupt: photo {h} is byte-identical on phone and server (seed {seed})"
+            );
+        }
+        let faults = self.proxy.counts();
+        Verdict {
+            phones: self.members.len(),
+            recorded: r.clone(),
+            receipts,
+            faults,
+            syncs: self.syncs,
+            failed_syncs: self.failed_syncs,
+            rounds_to_quiet,
+            photo_ratio: faults.photo_up as f64 / r.photo_bytes.max(1) as f64,
+            elapsed: self.started.elapsed(),
+        }
+    }
+}
+
+fn rows2<A, B, P>(db: &rusqlite::Connection, sql: &str, params: P) -> BTreeSet<(A, B)>
+where
+    A: rusqlite::types::FromSql + Ord,
+    B: rusqlite::types::FromSql + Ord,
+    P: rusqlite::Params,
+{
+    db.prepare(sql)
+        .expect("prepare")
+        .query_map(params, |r| Ok((r.get(0)?, r.get(1)?)))
+        .expect("query")
+        .collect::<Result<_, _>>()
+        .expect("rows")
+}
+
+fn json(s: &str) -> serde_json::Value {
+    serde_json::from_str(s).expect("stored JSON")
+}
+
+fn without_server_time(s: &str) -> serde_json::Value {
+    let mut v = json(s);
+    if let Some(o) = v.as_object_mut() {
+        o.remove("server_received_at");
+    }
+    v
+}
