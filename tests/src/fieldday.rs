@@ -84,6 +84,9 @@ pub struct FieldMonth {
     pub last_day: u32,
     /// The most photos taken in the period.
     pub max_photos: u32,
+    /// The month's household sample from the server: inspectors visit these first (only
+    /// sampled inspections count toward the rank). Empty: no preference.
+    pub sample: std::collections::BTreeSet<cunjie_domain::ids::HouseholdId>,
 }
 
 /// When a simulated day's work is over (UTC; 14:00 in China). All work happens between
@@ -100,6 +103,7 @@ impl FieldMonth {
             first_day,
             last_day,
             max_photos: 20,
+            sample: std::collections::BTreeSet::new(),
         }
     }
 
@@ -379,6 +383,8 @@ pub async fn run(
                 .cloned()
                 .collect();
             rng.shuffle(&mut hh);
+            // The sample first, as an inspector with a sampled list on the phone works.
+            hh.sort_by_key(|h| !cfg.sample.contains(&h.id));
             hh
         })
         .collect();

@@ -438,10 +438,13 @@ async fn main() -> Result<()> {
     let ui_built = root.join("ui/dist/index.html").is_file();
     let password = admin_password(&dir.join("server"), server.admin_password.as_deref())?;
     let dashboard = format!("{url}/dashboard/");
-    let field = match args.month {
+    let mut field = match args.month {
         Some((y, m)) => FieldMonth::whole(args.seed, y, m)?,
         None => FieldMonth::so_far(args.seed, SystemClock.now()),
     };
+    field.sample = server
+        .office
+        .sample(&format!("{}-{:02}", field.year, field.month))?;
     let mut app = None;
     if display && ui_built && !args.no_app {
         let phone_dir = dir.join("app-phone");
