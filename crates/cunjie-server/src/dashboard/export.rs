@@ -47,7 +47,7 @@ fn grid(t: &Table, lang: Lang) -> (Vec<String>, Vec<Vec<String>>) {
         lang.pick("复查", "Re-check"),
         lang.pick("差额", "Difference"),
         lang.pick("计分检查", "Counted inspections"),
-        lang.pick("抽查", "Ad-hoc inspections"),
+        lang.pick("另计检查（未抽样）", "Not counted (not sampled)"),
     ]
     .iter()
     .map(|s| (*s).to_owned())

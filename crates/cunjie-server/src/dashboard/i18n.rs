@@ -103,7 +103,7 @@ pub(crate) const LABELS: &[(&str, &str, &str)] = &[
     ("recheck", "复查", "Re-check"),
     ("difference", "差额", "Difference"),
     ("counted", "计分检查", "Counted inspections"),
-    ("ad_hoc", "抽查", "Ad-hoc inspections"),
+    ("ad_hoc", "另计检查（未抽样）", "Not counted (not sampled)"),
     ("deductions", "扣分/扣款明细", "Deductions by item"),
     ("recompute", "重新计算", "Recompute"),
     ("recomputed", "已重新计算", "Recomputed"),
