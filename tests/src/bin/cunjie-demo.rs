@@ -377,18 +377,22 @@ async fn main() -> Result<()> {
         .into_iter()
         .filter(|i| i.village == village.id)
         .collect();
-    let Scheme {
-        kind: SchemeKind::Yuan(mut scheme_t),
+    // The township's Scheme T as the server holds it: the demo edited it to a ¥1,000 monthly
+    // subsidy (the seeds give no amount), which made version 2.
+    let Some(Scheme {
+        kind: SchemeKind::Yuan(scheme_t),
         code,
         version,
         name_zh,
         ..
-    } = Scheme::township_monthly_yuan()
+    }) = server
+        .office
+        .schemes()?
+        .into_iter()
+        .find(|s| s.code == Scheme::township_monthly_yuan().code)
     else {
-        bail!("Scheme T is a yuan scheme")
+        bail!("the demo township has Scheme T as a yuan scheme")
     };
-    // The seeds name a monthly basic subsidy but give no amount; the demo assumes ¥1,000.
-    scheme_t.base_subsidy = cunjie_domain::Amount::whole(1_000);
     let households: BTreeMap<_, _> = d
         .households
         .iter()
