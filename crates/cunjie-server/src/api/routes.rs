@@ -94,6 +94,13 @@ async fn enroll(
     State(state): State<AppState>,
     Body(req): Body<EnrollRequest>,
 ) -> Result<Json<EnrollResponse>, ApiError> {
+    if req.device_name.chars().count() > 100 {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            codes::BAD_REQUEST,
+            "the device name may have at most 100 characters",
+        ));
+    }
     let now = state.clock.now();
     Ok(Json(
         run(&state, move |tx| Ok(auth::redeem(tx, &req, now)?)).await?,
@@ -294,6 +301,53 @@ async fn health() -> &'static str {
     "ok"
 }
 
+/// Every API error without a JSON body (the router's 405, an extractor's plain-text rejection
+/// such as a path that is not UTF-8, the decompression layer's 415 for an unknown encoding)
+/// becomes an `ErrorBody` with a stable code; the answer's other headers are kept.
+async fn json_errors(resp: axum::response::Response) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let status = resp.status();
+    let is_json = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if is_json || !(status.is_client_error() || status.is_server_error()) {
+        return resp;
+    }
+    let (parts, body) = resp.into_parts();
+    let encoded = parts.headers.contains_key(header::CONTENT_ENCODING);
+    let detail = match axum::body::to_bytes(body, 4096).await {
+        Ok(b) if !encoded && !b.is_empty() => String::from_utf8_lossy(&b).into_owned(),
+        _ => status.canonical_reason().unwrap_or("refused").to_owned(),
+    };
+    let code = match status {
+        StatusCode::UNAUTHORIZED => codes::UNAUTHORISED,
+        StatusCode::FORBIDDEN => codes::FORBIDDEN,
+        StatusCode::NOT_FOUND => codes::NOT_FOUND,
+        StatusCode::PAYLOAD_TOO_LARGE => codes::TOO_LARGE,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => codes::UNSUPPORTED_MEDIA_TYPE,
+        s if s.is_server_error() => codes::INTERNAL,
+        _ => codes::BAD_REQUEST,
+    };
+    let message = match status {
+        StatusCode::METHOD_NOT_ALLOWED => {
+            "this endpoint does not take that method; see /api/v1/openapi.json".to_owned()
+        }
+        StatusCode::UNSUPPORTED_MEDIA_TYPE if detail == "Unsupported Media Type" => {
+            "unsupported Content-Encoding; send the body plain or gzip-compressed".to_owned()
+        }
+        _ => format!("the request is not valid: {detail}"),
+    };
+    let mut r = ApiError::new(status, code, message).into_response();
+    for (k, v) in &parts.headers {
+        if k != header::CONTENT_TYPE && k != header::CONTENT_LENGTH && k != header::CONTENT_ENCODING
+        {
+            r.headers_mut().append(k.clone(), v.clone());
+        }
+    }
+    r
+}
+
 async fn not_found() -> ApiError {
     ApiError::new(
         StatusCode::NOT_FOUND,
@@ -324,6 +378,10 @@ pub(crate) fn router(state: AppState) -> Router {
             HeaderValue::from_static("DENY"),
         ))
         .layer(SetResponseHeaderLayer::overriding(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'; sandbox"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
             header::REFERRER_POLICY,
             HeaderValue::from_static("no-referrer"),
         ))
@@ -334,5 +392,6 @@ pub(crate) fn router(state: AppState) -> Router {
         .layer(tower_http::compression::CompressionLayer::new())
         .layer(tower_http::decompression::RequestDecompressionLayer::new())
         .layer(axum::extract::DefaultBodyLimit::max(8 * 1024 * 1024))
+        .layer(axum::middleware::map_response(json_errors))
         .with_state(state)
 }

@@ -144,10 +144,15 @@ fn header_value(s: &str) -> HeaderValue {
 }
 
 /// A non-negative decimal integer header (`Upload-Length`, `Upload-Offset`).
+/// Sent twice, it is refused: two lengths or offsets leave the server guessing.
 fn number(headers: &HeaderMap, name: &str) -> Result<Option<u64>, ApiError> {
-    let Some(v) = headers.get(name) else {
+    let mut all = headers.get_all(name).iter();
+    let Some(v) = all.next() else {
         return Ok(None);
     };
+    if all.next().is_some() {
+        return Err(bad(format!("send {name} once")));
+    }
     let s = v.to_str().unwrap_or_default().trim();
     if s.is_empty() || s.len() > 19 || !s.bytes().all(|b| b.is_ascii_digit()) {
         return Err(bad(format!("{name} must be a non-negative integer")));

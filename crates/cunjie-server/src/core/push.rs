@@ -169,6 +169,8 @@ fn apply(
                 m.schema_version
             ),
         )
+    } else if let Some(why) = implausible(&m.payload) {
+        reject(codes::INVALID, why)
     } else {
         match &m.payload {
             Op::SubmitInspection { inspection } => {
@@ -210,6 +212,102 @@ fn apply(
             reason,
         },
     })
+}
+
+/// The longest free text the server keeps in one field (notes, names, codes).
+pub(crate) const MAX_TEXT_CHARS: usize = 2_000;
+
+/// Device times outside these years cannot come from a working phone (a phone whose clock was
+/// reset to 1970 still passes, and is flagged for its skew).
+const PLAUSIBLE_YEARS: std::ops::Range<i32> = 1970..2100;
+
+/// Why a mutation cannot be a real record, checked before anything else: a coordinate outside
+/// WGS-84 or an accuracy that is negative (a GPS never reports them; a merely poor fix is only
+/// flagged), a time outside [`PLAUSIBLE_YEARS`], or a text over [`MAX_TEXT_CHARS`].
+fn implausible(op: &Op) -> Option<String> {
+    use chrono::Datelike;
+    use cunjie_domain::fact::GeoFix;
+    use cunjie_domain::place::GeoPoint;
+    let mut times: Vec<DateTime<Utc>> = Vec::new();
+    let mut places: Vec<(GeoPoint, f64)> = Vec::new();
+    let mut fix = |f: Option<&GeoFix>, times: &mut Vec<DateTime<Utc>>| {
+        if let Some(f) = f {
+            places.push((f.point, f.accuracy_m));
+            times.extend(f.fix_time);
+        }
+    };
+    let mut due = None;
+    match op {
+        Op::SubmitInspection { inspection: i } => {
+            times.push(i.started_at);
+            times.extend(i.submitted_at);
+            fix(i.fix.as_ref(), &mut times);
+        }
+        Op::SubmitRound { round: r } => {
+            times.push(r.started_at);
+            times.extend(r.ended_at);
+            for v in &r.visits {
+                times.push(v.at);
+                fix(v.fix.as_ref(), &mut times);
+            }
+            for p in &r.problems {
+                times.push(p.at);
+                fix(p.fix.as_ref(), &mut times);
+            }
+            for t in &r.trace {
+                times.push(t.at);
+                places.push((t.point, t.accuracy_m));
+            }
+        }
+        Op::IssueRectification { order } => {
+            times.push(order.issued_at);
+            due = Some(order.due.year());
+        }
+        Op::AttestPhoto { attestation, .. } => {
+            times.push(attestation.taken_at);
+            fix(attestation.fix.as_ref(), &mut times);
+        }
+        _ => {}
+    }
+    if places
+        .iter()
+        .any(|(p, acc)| !p.is_valid() || !acc.is_finite() || *acc < 0.0)
+    {
+        return Some(
+            "位置坐标超出范围，记录无效 (a coordinate or accuracy is out of range)".to_owned(),
+        );
+    }
+    if times
+        .iter()
+        .map(Datelike::year)
+        .chain(due)
+        .any(|y| !PLAUSIBLE_YEARS.contains(&y))
+    {
+        return Some(format!(
+            "时间不可信（须在 {} 至 {} 年之间）(a time outside the plausible years)",
+            PLAUSIBLE_YEARS.start,
+            PLAUSIBLE_YEARS.end - 1
+        ));
+    }
+    fn longest(v: &serde_json::Value) -> usize {
+        match v {
+            serde_json::Value::String(s) => s.chars().count(),
+            serde_json::Value::Array(a) => a.iter().map(longest).max().unwrap_or(0),
+            serde_json::Value::Object(o) => o
+                .iter()
+                .map(|(k, v)| longest(v).max(k.chars().count()))
+                .max()
+                .unwrap_or(0),
+            _ => 0,
+        }
+    }
+    let longest = serde_json::to_value(op).map_or(0, |v| longest(&v));
+    if longest > MAX_TEXT_CHARS {
+        return Some(format!(
+            "文字过长（最多 {MAX_TEXT_CHARS} 字）(a text longer than {MAX_TEXT_CHARS} characters)"
+        ));
+    }
+    None
 }
 
 pub(crate) fn assigned_village(
@@ -647,6 +745,23 @@ fn update_fields(
     let new_version = version + 1;
     let device_hlc = clamped.hlc.packed() as i64;
     let mut changed = false;
+    // Checked before anything is written (a conflict row included): the phone's values must
+    // make a valid household, its location inside WGS-84.
+    let mut candidate = row.clone();
+    if let Some(obj) = candidate.as_object_mut() {
+        for (field, value) in fields {
+            obj.insert(field.clone(), value.clone());
+        }
+    }
+    match serde_json::from_value::<Household>(candidate) {
+        Ok(h) if h.location.is_none_or(|p| p.is_valid()) => {}
+        _ => {
+            return Ok(reject(
+                codes::INVALID,
+                "字段的值类型不对或位置超出范围 (a field has the wrong type or the location is out of range)",
+            ));
+        }
+    }
     for (field, device_value) in fields {
         let server_value = row.get(field).cloned().unwrap_or(serde_json::Value::Null);
         let fv = field_versions

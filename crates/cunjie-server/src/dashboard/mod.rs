@@ -381,6 +381,34 @@ async fn unknown_page(headers: HeaderMap, State(_): State<AppState>) -> Response
     render::error_page(lang, &PageError::not_found("没有这个页面", "No such page"))
 }
 
+/// A refusal from beneath the handlers (the router's 405, a path that is not UTF-8, a form body
+/// over the limit) comes as plain text: it becomes the error page with a stable code.
+async fn page_errors(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let (lang, _) = request_lang(req.headers(), &query_map(req.uri().query()));
+    let resp = next.run(req).await;
+    let status = resp.status();
+    let html = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"text/html"));
+    if html || !status.is_client_error() {
+        return resp;
+    }
+    let (code, zh, en) = match status {
+        StatusCode::PAYLOAD_TOO_LARGE => {
+            ("too_large", "提交的内容太大", "What was sent is too large")
+        }
+        StatusCode::METHOD_NOT_ALLOWED => (
+            "bad_request",
+            "这个页面不接受这种请求",
+            "This page does not take that request",
+        ),
+        StatusCode::NOT_FOUND => ("not_found", "没有这个页面", "No such page"),
+        _ => ("bad_request", "请求无效", "The request is not valid"),
+    };
+    render::error_page(lang, &PageError::new(status, code, zh, en))
+}
+
 /// The dashboard's routes, with their own security headers.
 pub(crate) fn router(state: AppState) -> Router {
     Router::new()
@@ -427,6 +455,7 @@ pub(crate) fn router(state: AppState) -> Router {
             get(office::schemes_page).post(office::publish_scheme),
         )
         .route("/dashboard/{*rest}", get(unknown_page))
+        .layer(axum::middleware::from_fn(page_errors))
         .layer(SetResponseHeaderLayer::overriding(
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_static(

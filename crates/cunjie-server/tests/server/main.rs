@@ -6,6 +6,7 @@ mod conformance;
 mod dashboard;
 mod dashboard_forms;
 mod harness;
+mod hostile;
 mod pg;
 mod pg_launcher;
 mod photos;
