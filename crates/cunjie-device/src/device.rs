@@ -86,10 +86,13 @@ fn rfc3339(t: DateTime<Utc>) -> String {
 fn fix_of(p: Option<Position>, at: DateTime<Utc>) -> Option<GeoFix> {
     p.filter(|p| {
         // The desktop geolocation plugin answers 0, 0 with accuracy 0: no fix.
+        // Anything not a real place on Earth is no fix either (the server refuses it, and a
+        // refused batch must never hold the phone's queue).
         !(p.lat == 0.0 && p.lon == 0.0)
             && p.accuracy_m > 0.0
-            && p.lat.is_finite()
-            && p.lon.is_finite()
+            && p.accuracy_m.is_finite()
+            && (-90.0..=90.0).contains(&p.lat)
+            && (-180.0..=180.0).contains(&p.lon)
     })
     .map(|p| GeoFix {
         point: GeoPoint::new(p.lat, p.lon),
@@ -1281,5 +1284,41 @@ impl Device {
             .into_iter()
             .map(|v| v.id)
             .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(lat: f64, lon: f64, accuracy_m: f64) -> Option<GeoFix> {
+        fix_of(
+            Some(Position {
+                lat,
+                lon,
+                accuracy_m,
+            }),
+            DateTime::<Utc>::UNIX_EPOCH,
+        )
+    }
+
+    #[test]
+    fn only_a_real_place_is_a_fix() {
+        assert!(at(27.74, 113.82, 8.0).is_some(), "a village in 萍乡");
+        assert!(at(0.0, 0.0, 0.0).is_none(), "the desktop plugin's 0, 0");
+        for (lat, lon, acc) in [
+            (f64::NAN, 113.8, 8.0),
+            (27.7, f64::INFINITY, 8.0),
+            (27.7, 113.8, f64::INFINITY),
+            (27.7, 113.8, f64::NAN),
+            (27.7, 113.8, -1.0),
+            (91.0, 113.8, 8.0),
+            (27.7, 181.0, 8.0),
+        ] {
+            assert!(
+                at(lat, lon, acc).is_none(),
+                "({lat}, {lon}) ±{acc} is no fix"
+            );
+        }
     }
 }
