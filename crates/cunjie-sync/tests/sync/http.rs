@@ -197,8 +197,8 @@ async fn scopes_and_pull_use_get_with_an_encoded_query() {
     );
     assert_eq!(
         seen[1].request_line,
-        "GET /api/v1/sync/pull?scope=village%3Aa+b&after=3&epoch=2&limit=500 HTTP/1.1",
-        "pull path with the scope encoded"
+        "GET /api/v1/sync/pull?scope=village%3Aa+b&after=3&epoch=2&limit=500&with=sample%2Creview HTTP/1.1",
+        "pull path with the scope encoded, asking for the optional kinds this phone reads"
     );
     assert_eq!(
         seen[1].header("authorization"),
