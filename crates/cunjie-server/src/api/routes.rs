@@ -357,7 +357,7 @@ async fn not_found() -> ApiError {
 }
 
 pub(crate) fn router(state: AppState) -> Router {
-    Router::new()
+    let r = Router::new()
         .route("/healthz", get(health))
         .route("/api/v1/openapi.json", get(openapi))
         .route("/api/v1/enroll", post(enroll))
@@ -368,23 +368,8 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/api/v1/admin/enrollments", post(create_enrollment))
         .route("/api/v1/admin/devices/{id}/revoke", post(revoke_device))
         .merge(super::uploads::routes())
-        .fallback(not_found)
-        .layer(SetResponseHeaderLayer::overriding(
-            header::X_CONTENT_TYPE_OPTIONS,
-            HeaderValue::from_static("nosniff"),
-        ))
-        .layer(SetResponseHeaderLayer::overriding(
-            header::X_FRAME_OPTIONS,
-            HeaderValue::from_static("DENY"),
-        ))
-        .layer(SetResponseHeaderLayer::overriding(
-            header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'; sandbox"),
-        ))
-        .layer(SetResponseHeaderLayer::overriding(
-            header::REFERRER_POLICY,
-            HeaderValue::from_static("no-referrer"),
-        ))
+        .fallback(not_found);
+    super::security_headers(r, "default-src 'none'; frame-ancestors 'none'; sandbox")
         .layer(SetResponseHeaderLayer::overriding(
             header::CACHE_CONTROL,
             HeaderValue::from_static("no-store"),

@@ -411,7 +411,7 @@ async fn page_errors(req: axum::extract::Request, next: axum::middleware::Next) 
 
 /// The dashboard's routes, with their own security headers.
 pub(crate) fn router(state: AppState) -> Router {
-    Router::new()
+    let r = Router::new()
         .route("/dashboard", get(root_redirect))
         .route("/dashboard/", get(pages::overview))
         .route(
@@ -438,13 +438,19 @@ pub(crate) fn router(state: AppState) -> Router {
             "/dashboard/export/findings.geojson",
             get(export::findings_geojson),
         )
-        .route("/dashboard/export/zones.geojson", get(export::zones_geojson))
+        .route(
+            "/dashboard/export/zones.geojson",
+            get(export::zones_geojson),
+        )
         .route("/dashboard/facts/{id}/review", post(office::mark_review))
         .route(
             "/dashboard/appeals",
             get(office::appeals_page).post(office::file_appeal),
         )
-        .route("/dashboard/appeals/{id}/decide", post(office::decide_appeal))
+        .route(
+            "/dashboard/appeals/{id}/decide",
+            post(office::decide_appeal),
+        )
         .route("/dashboard/ranking/publish", post(office::publish_ranking))
         .route(
             "/dashboard/inputs",
@@ -455,25 +461,11 @@ pub(crate) fn router(state: AppState) -> Router {
             get(office::schemes_page).post(office::publish_scheme),
         )
         .route("/dashboard/{*rest}", get(unknown_page))
-        .layer(axum::middleware::from_fn(page_errors))
-        .layer(SetResponseHeaderLayer::overriding(
-            header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static(
-                "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-            ),
-        ))
-        .layer(SetResponseHeaderLayer::overriding(
-            header::X_CONTENT_TYPE_OPTIONS,
-            HeaderValue::from_static("nosniff"),
-        ))
-        .layer(SetResponseHeaderLayer::overriding(
-            header::X_FRAME_OPTIONS,
-            HeaderValue::from_static("DENY"),
-        ))
-        .layer(SetResponseHeaderLayer::overriding(
-            header::REFERRER_POLICY,
-            HeaderValue::from_static("no-referrer"),
-        ))
+        .layer(axum::middleware::from_fn(page_errors));
+    crate::api::security_headers(
+        r,
+        "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    )
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CACHE_CONTROL,
             HeaderValue::from_static("no-store"),
