@@ -2,8 +2,7 @@
 //! inspector's and a cleaner's phones: login, sessions, CSRF, every page and its test ids,
 //! English, bad parameters, township isolation and the exports.
 
-use axum::body::Body;
-use axum::http::{HeaderMap, Request, StatusCode, header};
+use axum::http::{StatusCode, header};
 use chrono::{Duration, NaiveDate};
 use cunjie_domain::fact::{
     CheckpointState, CheckpointVisit, CleanerRound, FactStatus, OrderTerms, RectificationOrder,
@@ -12,111 +11,13 @@ use cunjie_domain::fact::{
 use cunjie_domain::person::Role;
 use cunjie_domain::place::ZoneGeometry;
 use cunjie_protocol::v1::Op;
-use http_body_util::BodyExt;
-use tower::ServiceExt;
 
 use crate::conformance::inspection;
 use crate::harness::Harness;
-
-struct Resp {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: Vec<u8>,
-}
-
-impl Resp {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.body).into_owned()
-    }
-
-    fn location(&self) -> &str {
-        self.headers
-            .get(header::LOCATION)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-    }
-
-    fn cookies(&self) -> Vec<String> {
-        self.headers
-            .get_all(header::SET_COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok().map(str::to_owned))
-            .collect()
-    }
-}
-
-async fn send(h: &Harness, method: &str, uri: &str, cookie: &str, form: Option<&str>) -> Resp {
-    let mut req = Request::builder().method(method).uri(uri);
-    if !cookie.is_empty() {
-        req = req.header(header::COOKIE, cookie);
-    }
-    let body = match form {
-        Some(f) => {
-            req = req.header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
-            Body::from(f.to_owned())
-        }
-        None => Body::empty(),
-    };
-    let resp = h
-        .router
-        .clone()
-        .oneshot(req.body(body).expect("request builds"))
-        .await
-        .expect("router answers");
-    let status = resp.status();
-    let headers = resp.headers().clone();
-    let body = resp
-        .into_body()
-        .collect()
-        .await
-        .expect("body reads")
-        .to_bytes()
-        .to_vec();
-    Resp {
-        status,
-        headers,
-        body,
-    }
-}
+use crate::web::{Resp, csrf_of, enc, login, send};
 
 async fn get(h: &Harness, uri: &str, cookie: &str) -> Resp {
     send(h, "GET", uri, cookie, None).await
-}
-
-/// Logs in and returns the `cunjie_session=…` cookie pair.
-async fn login(h: &Harness, user: &str, password: &str) -> String {
-    let r = send(
-        h,
-        "POST",
-        "/dashboard/login",
-        "",
-        Some(&format!(
-            "username={user}&password={}",
-            password.replace(' ', "+")
-        )),
-    )
-    .await;
-    assert_eq!(
-        r.status,
-        StatusCode::SEE_OTHER,
-        "login redirects: {}",
-        r.text()
-    );
-    let c = r
-        .cookies()
-        .into_iter()
-        .find(|c| c.starts_with("cunjie_session="))
-        .expect("a session cookie");
-    c.split(';').next().expect("pair").to_owned()
-}
-
-/// The CSRF token a page's forms carry.
-fn csrf_of(html: &str) -> String {
-    let at = html
-        .find("name=\"csrf\" value=\"")
-        .expect("a form with a CSRF token")
-        + 19;
-    html[at..at + 64].to_owned()
 }
 
 /// The demo township with an inspection that failed an item (and its rectification, overdue),
@@ -616,10 +517,6 @@ async fn every_page_renders_its_test_ids_in_chinese_and_in_english() {
         "one of today's rounds is done: {}",
         r.text()
     );
-}
-
-fn enc(s: &str) -> String {
-    s.bytes().map(|b| format!("%{b:02X}")).collect()
 }
 
 #[tokio::test]

@@ -5,40 +5,23 @@
 //! a refusal of bad input (a Chinese error with its stable code, nothing stored), and the audit
 //! entry.
 
-use axum::body::Body;
-use axum::http::{HeaderMap, Request, StatusCode, header};
+use axum::http::StatusCode;
 use chrono::Duration;
 use cunjie_domain::Amount;
 use cunjie_domain::fact::Inspection;
 use cunjie_domain::person::Role;
 use cunjie_domain::scoring::{Effect, SchemeKind};
 use cunjie_protocol::v1::Op;
-use http_body_util::BodyExt;
-use tower::ServiceExt;
 
 use crate::conformance::inspection;
 use crate::harness::{Harness, Phone};
+use crate::web::{Resp, csrf_of, enc, send};
 
-struct Resp {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: Vec<u8>,
+trait Refused {
+    fn refused(&self, status: StatusCode, code: &str, zh: &str);
 }
 
-impl Resp {
-    /// The body, with the `/` minijinja escapes in attributes read back.
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.body).replace("&#x2f;", "/")
-    }
-
-    fn location(&self) -> String {
-        self.headers
-            .get(header::LOCATION)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_owned()
-    }
-
+impl Refused for Resp {
     /// Asserts an error page with this status and code, in Chinese, containing `zh`.
     fn refused(&self, status: StatusCode, code: &str, zh: &str) {
         let html = self.text();
@@ -48,40 +31,6 @@ impl Resp {
             "the stable code {code}: {html}"
         );
         assert!(html.contains(zh), "the Chinese message {zh:?}: {html}");
-    }
-}
-
-async fn send(h: &Harness, method: &str, uri: &str, cookie: &str, form: Option<&str>) -> Resp {
-    let mut req = Request::builder().method(method).uri(uri);
-    if !cookie.is_empty() {
-        req = req.header(header::COOKIE, cookie);
-    }
-    let body = match form {
-        Some(f) => {
-            req = req.header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
-            Body::from(f.to_owned())
-        }
-        None => Body::empty(),
-    };
-    let resp = h
-        .router
-        .clone()
-        .oneshot(req.body(body).expect("request builds"))
-        .await
-        .expect("router answers");
-    let status = resp.status();
-    let headers = resp.headers().clone();
-    let body = resp
-        .into_body()
-        .collect()
-        .await
-        .expect("body reads")
-        .to_bytes()
-        .to_vec();
-    Resp {
-        status,
-        headers,
-        body,
     }
 }
 
@@ -103,46 +52,18 @@ async fn follow(h: &Harness, r: &Resp, cookie: &str) -> Resp {
         "the form redirects: {}",
         r.text()
     );
-    get(h, &r.location(), cookie).await
+    get(h, r.location(), cookie).await
 }
 
 /// Logs in as the demo admin and returns the cookie pair and the CSRF token.
 async fn login(h: &Harness) -> (String, String) {
-    let r = post(
-        h,
-        "/dashboard/login",
-        "",
-        "username=admin&password=correct+horse+battery",
-    )
-    .await;
-    assert_eq!(r.status, StatusCode::SEE_OTHER, "login: {}", r.text());
-    let cookie = r
-        .headers
-        .get_all(header::SET_COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|c| c.starts_with("cunjie_session="))
-        .and_then(|c| c.split(';').next())
-        .expect("a session cookie")
-        .to_owned();
-    let html = get(h, "/dashboard/", &cookie).await.text();
-    let at = html.find("name=\"csrf\" value=\"").expect("a CSRF token") + 19;
-    let csrf = html[at..at + 64].to_owned();
+    let cookie = crate::web::login(h, "admin", "correct horse battery").await;
+    let csrf = csrf_of(&get(h, "/dashboard/", &cookie).await.text());
     (cookie, csrf)
 }
 
 fn count(html: &str, testid: &str) -> usize {
     html.matches(&format!("data-testid=\"{testid}\"")).count()
-}
-
-/// Percent-encodes a form value.
-fn enc(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 fn audited(h: &Harness, action: &str) -> usize {

@@ -15,3 +15,4 @@ mod s3;
 mod scoring;
 mod sqlite;
 mod tus_client;
+mod web;
