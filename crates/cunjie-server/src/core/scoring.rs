@@ -873,8 +873,7 @@ fn month_facts<'a>(
                     && sample.contains(&HouseholdId::from_uuid(i.subject.id)) =>
             {
                 // Later inspections of the same household replace earlier ones.
-                if let Some(prev) = latest.insert(i.subject.id, i) {
-                    let _ = prev;
+                if latest.insert(i.subject.id, i).is_some() {
                     out.ad_hoc += 1;
                 }
             }
@@ -1581,14 +1580,13 @@ pub(crate) fn mark_review(
     let Some(row) = found.first() else {
         return Err(ScoringError::NotFound(format!("检查记录 {fact_id}")));
     };
-    if let Some(p) = photo {
-        let insp: Inspection = serde_json::from_str(&text(row, 0, "row_json")?)?;
-        if !insp.photos().iter().any(|h| h.to_string() == p) {
-            return Err(ScoringError::NotFound(format!("该检查中的照片 {p}")));
-        }
+    let insp: Inspection = serde_json::from_str(&text(row, 0, "row_json")?)?;
+    if let Some(p) = photo
+        && !insp.photos().iter().any(|h| h.to_string() == p)
+    {
+        return Err(ScoringError::NotFound(format!("该检查中的照片 {p}")));
     }
     let author = text(row, 1, "author_id")?;
-    let insp: Inspection = serde_json::from_str(&text(row, 0, "row_json")?)?;
     let r = Review {
         id: uuid::Uuid::parse_str(&random_hex(16))
             .map_err(|_| StorageError::Column("id"))?
