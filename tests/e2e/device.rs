@@ -304,3 +304,142 @@ async fn signing_out_refuses_while_work_is_unsynced_and_offline_work_survives_a_
     assert_eq!(badge.pending_records, 0, "sent after the restart");
     assert_eq!(server.office.counts().expect("counts").facts, 1, "once");
 }
+
+/// 门前三包 binds street-front shops and units too (domain.md §2, 000:657): the inspector's list
+/// has the village's businesses beside its households, and a business is inspected against its
+/// own checklist and arrives on the server like a household visit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_inspector_finds_and_inspects_a_street_shop() {
+    let server = TestServer::start(2, 2, 6);
+    let clock = Arc::new(FakeClock::at(2026, 11, 18, 1, 0, 0));
+    let dir = tempfile::tempdir().expect("dir");
+    let phone = Device::open(dir.path(), options(&clock)).expect("opens");
+    let who = server.demo.inspector(0);
+    phone
+        .enroll(
+            &server.url,
+            &server.code(who.id, Role::Inspector),
+            "红米 12C",
+        )
+        .await
+        .expect("enrolls");
+
+    let mine: Vec<_> = server
+        .demo
+        .businesses
+        .iter()
+        .filter(|b| b.village == server.demo.villages[0].id)
+        .collect();
+    assert_eq!(mine.len(), 3, "the demo has three businesses per village");
+    let list = phone.households(None, None, 500).expect("list");
+    let shops: Vec<_> = list.iter().filter(|h| h.kind == "business").collect();
+    assert_eq!(
+        shops.len(),
+        mine.len(),
+        "my village's businesses and not the other village's: {shops:?}"
+    );
+    assert!(
+        shops
+            .iter()
+            .all(|s| s.group_name == "经营户" && s.business_type_zh.is_some()),
+        "under their own group, with their type: {shops:?}"
+    );
+    assert_eq!(
+        list.iter().filter(|h| h.kind == "household").count(),
+        6,
+        "beside the village's households"
+    );
+
+    let shop = mine[0];
+    let found = phone.households(Some("超市"), None, 50).expect("search");
+    assert_eq!(
+        found.iter().map(|h| h.id.clone()).collect::<Vec<_>>(),
+        vec![shop.id.to_string()],
+        "found by its trading name"
+    );
+    let at = shop.location.expect("located");
+    let here = Position {
+        lat: at.lat,
+        lon: at.lon,
+        accuracy_m: 8.0,
+    };
+    let near = phone.households(None, Some(here), 3).expect("near");
+    assert_eq!(
+        (near[0].id.as_str(), near[0].distance_m),
+        (shop.id.to_string().as_str(), Some(0.0)),
+        "nearest first, households and businesses together"
+    );
+    let eatery = &mine[1];
+    let by_plate = phone.household_by_plate(&eatery.door_plate).expect("plate");
+    assert_eq!(by_plate.id, eatery.id.to_string(), "a typed door plate");
+    let by_qr = phone
+        .household_by_plate(&format!("cunjie://business/{}", shop.id))
+        .expect("QR");
+    assert_eq!(by_qr.id, shop.id.to_string(), "a door-plate QR");
+
+    let view = phone
+        .start_inspection(&by_qr.id, Some(here))
+        .expect("starts");
+    assert_eq!(
+        (
+            view.template_name.as_str(),
+            view.unit.as_str(),
+            view.items.len()
+        ),
+        ("经营户门前三包检查", "points", 4),
+        "the business checklist"
+    );
+    assert!(
+        view.subject_label.contains(&shop.name),
+        "{}",
+        view.subject_label
+    );
+    for item in &view.items {
+        phone
+            .answer_item(&view.id, &item.code, "pass", 1, None)
+            .expect("pass");
+    }
+    phone
+        .answer_item(&view.id, "LWB6", "fail", 1, Some("门口摆摊占道".into()))
+        .expect("fail");
+    let v = phone
+        .attach_item_photo(
+            &view.id,
+            "LWB6",
+            &render_camera_jpeg(7, 1200, 900),
+            Some(here),
+        )
+        .expect("photo");
+    assert_eq!(
+        (v.score.as_str(), v.deductions.len()),
+        ("80.00", 1),
+        "占道经营 costs 20 of 100 points"
+    );
+    assert_eq!(v.deductions[0].label_en, "No trading on the road", "{v:?}");
+    phone.submit_inspection(&view.id).expect("submits");
+    let again = phone.households(Some("超市"), None, 50).expect("search");
+    assert!(again[0].inspected_this_month, "marked inspected");
+
+    let badge = phone.sync_now().await.expect("sync");
+    assert_eq!(
+        (
+            badge.pending_records,
+            badge.pending_photos,
+            badge.last_error_zh
+        ),
+        (0, 0, None),
+        "all sent"
+    );
+    let evidence = server
+        .office
+        .evidence(&view.id)
+        .expect("evidence")
+        .expect("the business inspection is on the server");
+    assert_eq!(evidence["photos_pending"], 0, "its photo arrived");
+    let history = phone.history().expect("history");
+    assert_eq!(
+        history.iter().map(|h| h.state.as_str()).collect::<Vec<_>>(),
+        vec!["synced"],
+        "accepted by the server, not rejected: {history:?}"
+    );
+}

@@ -103,19 +103,25 @@ impl Default for Settings {
     }
 }
 
-/// A household in the inspector's list.
+/// A household or a business (经营户 / 单位) in the inspector's list.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct HouseholdItem {
     /// Id.
     pub id: String,
+    /// `household` or `business`.
+    pub kind: String,
+    /// A business's type (沿街门市, 餐馆/夜宵摊 …); `None` for a household.
+    pub business_type_zh: Option<String>,
+    /// A business's type in English.
+    pub business_type_en: Option<String>,
     /// 门牌号
     pub door_plate: String,
-    /// 户主
+    /// 户主 (a business: its trading name and owner).
     pub head_name: String,
     /// Village name.
     pub village_name: String,
-    /// Group name (村民组).
+    /// Group name (村民组); 经营户 for a business.
     pub group_name: String,
     /// Distance from the given position, metres.
     pub distance_m: Option<f64>,
@@ -157,6 +163,8 @@ pub struct ChecklistItem {
     pub label_en: String,
     /// Section label in Chinese (e.g. 三归), from the template.
     pub section: String,
+    /// Section label in English.
+    pub section_en: String,
     /// Deduction per unit, e.g. "10.00".
     pub deduction: String,
     /// `pass`, `fail`, `not_applicable`, or `None` while unanswered.
@@ -201,6 +209,8 @@ pub struct DeductionView {
     pub code: String,
     /// Chinese label.
     pub label_zh: String,
+    /// English label.
+    pub label_en: String,
     /// Units.
     pub units: u32,
     /// Amount, e.g. "10.00".
@@ -219,6 +229,10 @@ pub struct InspectionView {
     pub subject_id: String,
     /// Template name.
     pub template_name: String,
+    /// Template name in English.
+    pub template_name_en: String,
+    /// What the score and deductions count: `points` (分) or `yuan` (元, Scheme T).
+    pub unit: String,
     /// Items.
     pub items: Vec<ChecklistItem>,
     /// Running score, e.g. "82.00".
@@ -243,6 +257,8 @@ pub struct CheckpointView {
     pub number: String,
     /// Kind in Chinese (垃圾池, 垃圾桶 …).
     pub kind_zh: String,
+    /// Kind in English.
+    pub kind_en: String,
     /// `cleared`, `overflowing`, `damaged`, or `None` while not yet visited this round.
     pub state: Option<String>,
     /// Photo hashes.
@@ -305,6 +321,8 @@ pub struct ProblemView {
     pub code: String,
     /// Chinese label.
     pub label_zh: String,
+    /// English label.
+    pub label_en: String,
     /// Note.
     pub note: Option<String>,
     /// Photo hashes.
@@ -321,6 +339,8 @@ pub struct RectificationItem {
     pub subject_label: String,
     /// The failed item, in Chinese.
     pub item_label_zh: String,
+    /// The failed item, in English.
+    pub item_label_en: String,
     /// Due date (YYYY-MM-DD).
     pub due: String,
     /// `open`, `submitted`, `verified`, `rejected`.

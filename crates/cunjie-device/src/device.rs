@@ -13,17 +13,20 @@ use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use cunjie_domain::catalog::{Catalog, SubjectKind};
 use cunjie_domain::clock::Clock;
 use cunjie_domain::fact::{
-    CheckpointState, CheckpointVisit, CleanerRound, FactStatus, GeoFix, Inspection, ItemResult,
-    Outcome, PhotoHash, ProblemReport, RectificationOrder, RectificationState, Subject, TracePoint,
+    CheckpointState, CheckpointVisit, CleanerRound, FactStatus, GeoFix, Inspection, InspectionType,
+    ItemResult, Outcome, PhotoHash, ProblemReport, RectificationOrder, RectificationState, Subject,
+    TracePoint,
 };
 use cunjie_domain::geo::{GeoPolicy, coverage};
 use cunjie_domain::ids::{
     FacilityId, HouseholdId, InspectionId, PersonId, RectificationId, RoundId, VillageId, ZoneId,
 };
 use cunjie_domain::person::Role;
-use cunjie_domain::place::{AdminVillage, Facility, GeoPoint, Household, VillageGroup, Zone};
+use cunjie_domain::place::{
+    AdminVillage, Business, Facility, GeoPoint, Household, VillageGroup, Zone,
+};
 use cunjie_domain::scoring::score_inspection;
-use cunjie_domain::template::{CountUnit, Template};
+use cunjie_domain::template::{CountUnit, ScoreUnit, Template};
 use cunjie_domain::validate::{Severity, validate_inspection};
 use cunjie_media::Policy;
 use cunjie_protocol::v1::{EntityKind, ReviewRow, SampleRow};
@@ -45,8 +48,20 @@ struct Marks {
     sampled: BTreeSet<HouseholdId>,
 }
 
+/// A catalog item's Chinese and English labels (its code for both if it is unknown).
+fn item_labels(code: &str) -> (String, String) {
+    Catalog::builtin()
+        .item(code)
+        .map(|(_, i)| (i.label_zh.clone(), i.label_en.clone()))
+        .unwrap_or_else(|| (code.to_owned(), code.to_owned()))
+}
+
 /// The household checklist an inspector fills in (门前三包, monthly).
 pub const HOUSEHOLD_TEMPLATE: &str = "HH_SANBAO_MONTHLY";
+/// The checklist for street-front businesses and units (门前三包).
+pub const BUSINESS_TEMPLATE: &str = "BIZ_SANBAO";
+/// Where businesses sit in the list's group filter.
+const BUSINESS_GROUP: &str = "经营户";
 /// The catalog sets a cleaner reports problems from (六无, village and town-seat lists).
 const PROBLEM_SETS: [&str; 2] = ["LIUWU_VILLAGE", "LIUWU_TOWN"];
 
@@ -380,6 +395,9 @@ impl Device {
             .unwrap_or_default();
         HouseholdItem {
             id: h.id.to_string(),
+            kind: "household".to_owned(),
+            business_type_zh: None,
+            business_type_en: None,
             door_plate: h.door_plate.clone(),
             head_name: h.head_name.clone(),
             village_name: village,
@@ -387,6 +405,30 @@ impl Device {
             distance_m: distance_m.map(|d| d.round()),
             inspected_this_month: marks.inspected.contains(&h.id.to_string()),
             sampled_this_month: marks.sampled.contains(&h.id),
+        }
+    }
+
+    fn business_item(&self, s: &Store, b: &Business, marks: &Marks) -> HouseholdItem {
+        let village = s
+            .record::<AdminVillage>(EntityKind::Village, *b.village.as_uuid())
+            .map(|v| v.name)
+            .unwrap_or_default();
+        HouseholdItem {
+            id: b.id.to_string(),
+            kind: "business".to_owned(),
+            business_type_zh: Some(b.kind.label_zh().to_owned()),
+            business_type_en: Some(b.kind.label_en().to_owned()),
+            door_plate: b.door_plate.clone(),
+            head_name: if b.owner.is_empty() {
+                b.name.clone()
+            } else {
+                format!("{}（{}）", b.name, b.owner)
+            },
+            village_name: village,
+            group_name: BUSINESS_GROUP.to_owned(),
+            distance_m: None,
+            inspected_this_month: marks.inspected.contains(&b.id.to_string()),
+            sampled_this_month: false,
         }
     }
 
@@ -413,8 +455,9 @@ impl Device {
         })
     }
 
-    /// Households of my villages: matching `query` (name or door plate), nearest first when
-    /// there is a position, else in door-plate order.
+    /// Households and businesses (经营户 / 单位) of my villages: matching `query` (name, owner
+    /// or door plate), nearest first when there is a position, else households in door-plate
+    /// order followed by the businesses.
     pub fn households(
         &self,
         query: Option<&str>,
@@ -426,61 +469,91 @@ impl Device {
         let marks = self.marks(&s)?;
         let now = s.clock().now();
         let fix = fix_of(near, now);
-        let mut rows: Vec<(Household, Option<f64>)> = match query.map(str::trim) {
-            Some(q) if !q.is_empty() => s
+        let query = query.map(str::trim).filter(|q| !q.is_empty());
+        let households: Vec<Household> = match query {
+            Some(q) => s
                 .search_households(q, limit)?
                 .into_iter()
-                .map(|r| (r.household, None))
+                .map(|r| r.household)
                 .collect(),
-            _ => {
+            None => {
                 let mut all = Vec::new();
                 for v in s.records::<AdminVillage>(EntityKind::Village, None)? {
                     all.extend(
                         s.households_in(v.id, None, limit, 0)?
                             .into_iter()
-                            .map(|r| (r.household, None)),
+                            .map(|r| r.household),
                     );
                 }
+                all.truncate(limit as usize);
                 all
             }
         };
-        if let Some(f) = fix {
-            for (h, d) in &mut rows {
-                *d = h
-                    .location
-                    .map(|p| cunjie_domain::geo::distance_m(f.point, p));
-            }
-            rows.sort_by(|a, b| a.1.unwrap_or(f64::MAX).total_cmp(&b.1.unwrap_or(f64::MAX)));
-        }
-        rows.truncate(limit as usize);
-        Ok(rows
+        let businesses: Vec<Business> = s
+            .records::<Business>(EntityKind::Business, None)?
+            .into_iter()
+            .filter(|b| {
+                query.is_none_or(|q| {
+                    b.name.contains(q) || b.owner.contains(q) || b.door_plate.contains(q)
+                })
+            })
+            .take(limit as usize)
+            .collect();
+        let mut rows: Vec<(HouseholdItem, Option<GeoPoint>)> = households
             .iter()
-            .map(|(h, d)| self.household_item(&s, h, *d, &marks))
-            .collect())
+            .map(|h| (self.household_item(&s, h, None, &marks), h.location))
+            .chain(
+                businesses
+                    .iter()
+                    .map(|b| (self.business_item(&s, b, &marks), b.location)),
+            )
+            .collect();
+        if let Some(f) = fix {
+            for (item, at) in &mut rows {
+                item.distance_m = at.map(|p| cunjie_domain::geo::distance_m(f.point, p).round());
+            }
+            rows.sort_by(|a, b| {
+                let d = |r: &(HouseholdItem, _)| r.0.distance_m.unwrap_or(f64::MAX);
+                d(a).total_cmp(&d(b))
+            });
+            rows.truncate(limit as usize);
+        }
+        Ok(rows.into_iter().map(|(item, _)| item).collect())
     }
 
-    /// The household a door-plate QR (or a typed plate number) names.
+    /// The household (or business) a door-plate QR (or a typed plate number) names.
     pub fn household_by_plate(&self, text: &str) -> Result<HouseholdItem, DeviceError> {
         let t = text.trim();
         let t = t
             .rsplit_once("household=")
+            .or_else(|| t.rsplit_once("business="))
             .map_or(t, |(_, id)| id)
-            .trim_start_matches("cunjie://household/");
+            .trim_start_matches("cunjie://household/")
+            .trim_start_matches("cunjie://business/");
         let s = self.store();
         let marks = self.marks(&s)?;
-        if let Ok(id) = Uuid::parse_str(t)
-            && let Ok(r) = s.household(HouseholdId::from_uuid(id))
-        {
-            return Ok(self.household_item(&s, &r.household, None, &marks));
+        if let Ok(id) = Uuid::parse_str(t) {
+            if let Ok(r) = s.household(HouseholdId::from_uuid(id)) {
+                return Ok(self.household_item(&s, &r.household, None, &marks));
+            }
+            if let Ok(b) = s.record::<Business>(EntityKind::Business, id) {
+                return Ok(self.business_item(&s, &b, &marks));
+            }
+        }
+        if t.is_empty() {
+            return Err(DeviceError::NotFound("household"));
         }
         let found = s.search_households(t, 2)?;
-        match found
-            .iter()
-            .find(|r| r.household.door_plate == t)
-            .or(found.first())
-        {
-            Some(r) if !t.is_empty() => Ok(self.household_item(&s, &r.household, None, &marks)),
-            _ => Err(DeviceError::NotFound("household")),
+        if let Some(r) = found.iter().find(|r| r.household.door_plate == t) {
+            return Ok(self.household_item(&s, &r.household, None, &marks));
+        }
+        let businesses = s.records::<Business>(EntityKind::Business, None)?;
+        if let Some(b) = businesses.iter().find(|b| b.door_plate == t) {
+            return Ok(self.business_item(&s, b, &marks));
+        }
+        match found.first() {
+            Some(r) => Ok(self.household_item(&s, &r.household, None, &marks)),
+            None => Err(DeviceError::NotFound("household")),
         }
     }
 
@@ -491,25 +564,20 @@ impl Device {
         submitted: bool,
     ) -> Result<InspectionView, DeviceError> {
         let t = s.template(insp.template)?;
-        let catalog = Catalog::builtin();
         let items = t
             .items
             .iter()
             .map(|rule| {
-                let (label_zh, label_en) = catalog
-                    .item(&rule.item_code)
-                    .map(|(_, i)| (i.label_zh.clone(), i.label_en.clone()))
-                    .unwrap_or_else(|| (rule.item_code.clone(), rule.item_code.clone()));
+                let (label_zh, label_en) = item_labels(&rule.item_code);
                 let r = insp.result(&rule.item_code);
+                let section = t.sections.iter().find(|sec| sec.code == rule.section);
                 ChecklistItem {
                     code: rule.item_code.clone(),
                     label_zh,
                     label_en,
-                    section: t
-                        .sections
-                        .iter()
-                        .find(|sec| sec.code == rule.section)
-                        .map_or_else(|| rule.section.clone(), |sec| sec.label_zh.clone()),
+                    section: section.map_or_else(|| rule.section.clone(), |s| s.label_zh.clone()),
+                    section_en: section
+                        .map_or_else(|| rule.section.clone(), |s| s.label_en.clone()),
                     deduction: rule.deduction.to_string(),
                     outcome: r.map(|r| outcome_str(r.outcome).to_owned()),
                     count: r.map_or(1, |r| r.count),
@@ -526,13 +594,15 @@ impl Device {
         let deductions = score
             .deductions
             .iter()
-            .map(|d| DeductionView {
-                code: d.item_code.clone(),
-                label_zh: catalog
-                    .item(&d.item_code)
-                    .map_or_else(|| d.item_code.clone(), |(_, i)| i.label_zh.clone()),
-                units: d.count,
-                amount: d.amount.to_string(),
+            .map(|d| {
+                let (label_zh, label_en) = item_labels(&d.item_code);
+                DeductionView {
+                    code: d.item_code.clone(),
+                    label_zh,
+                    label_en,
+                    units: d.count,
+                    amount: d.amount.to_string(),
+                }
             })
             .collect();
         let issues = if submitted {
@@ -554,6 +624,12 @@ impl Device {
             subject_label: self.subject_label(s, insp.subject),
             subject_id: insp.subject.id.to_string(),
             template_name: t.name_zh.clone(),
+            template_name_en: t.name_en.clone(),
+            unit: match t.unit {
+                ScoreUnit::Yuan => "yuan",
+                ScoreUnit::Points => "points",
+            }
+            .to_owned(),
             items,
             score: score.score.to_string(),
             full: score.full.to_string(),
@@ -568,6 +644,10 @@ impl Device {
             SubjectKind::Household => s
                 .household(HouseholdId::from_uuid(subject.id))
                 .map(|r| format!("{} {}", r.household.door_plate, r.household.head_name))
+                .unwrap_or_else(|_| subject.id.to_string()),
+            SubjectKind::Business => s
+                .record::<Business>(EntityKind::Business, subject.id)
+                .map(|b| format!("{} {}", b.door_plate, b.name))
                 .unwrap_or_else(|_| subject.id.to_string()),
             SubjectKind::Zone => s
                 .record::<Zone>(EntityKind::Zone, subject.id)
@@ -590,38 +670,56 @@ impl Device {
         Ok(s.inspection_draft(id)?)
     }
 
-    /// Starts (or resumes) the household's inspection with the checklist in force.
+    /// Starts (or resumes) the inspection of a household or a business with the checklist in
+    /// force for it.
     pub fn start_inspection(
         &self,
         household_id: &str,
         position: Option<Position>,
     ) -> Result<InspectionView, DeviceError> {
         let e = self.enrollment()?;
-        let hh = HouseholdId::from_uuid(parse_id(household_id, "household")?);
+        let id = parse_id(household_id, "household")?;
         let mut s = self.store();
-        let household = s.household(hh)?.household;
+        let (kind, village, template_code) = match s.household(HouseholdId::from_uuid(id)) {
+            Ok(r) => (
+                SubjectKind::Household,
+                r.household.village,
+                HOUSEHOLD_TEMPLATE,
+            ),
+            Err(StoreError::NotFound { .. }) => {
+                let b: Business = s.record(EntityKind::Business, id)?;
+                (SubjectKind::Business, b.village, BUSINESS_TEMPLATE)
+            }
+            Err(err) => return Err(err.into()),
+        };
         if let Some(open) = s
             .inspection_drafts()?
             .into_iter()
-            .find(|d| d.subject.id == *hh.as_uuid() && d.supersedes.is_none())
+            .find(|d| d.subject.id == id && d.supersedes.is_none())
         {
             // A correction in progress is resumed from its task, not as a new visit.
             return self.inspection_view(&s, &open, false);
         }
-        let t: Template = s.template_by_code(HOUSEHOLD_TEMPLATE)?;
+        let t: Template = match s.template_by_code(template_code) {
+            Err(StoreError::NotFound { .. }) => {
+                return Err(DeviceError::NoTemplate(template_code));
+            }
+            other => other?,
+        };
         let now = s.clock().now();
         let mut insp = Inspection::start(
             s.new_id(),
             t.reference(),
-            Subject {
-                kind: SubjectKind::Household,
-                id: *hh.as_uuid(),
-            },
-            household.village,
+            Subject { kind, id },
+            village,
             e.person_id,
             s.device_id(),
             now,
         );
+        if kind == SubjectKind::Business {
+            // Street-front shops are patrolled weekly (000:657), not in the monthly sample.
+            insp.kind = InspectionType::Weekly;
+        }
         insp.fix = fix_of(position, now);
         s.save_inspection_draft(&insp)?;
         self.inspection_view(&s, &insp, false)
@@ -872,6 +970,7 @@ impl Device {
                             facility_id: f.id.to_string(),
                             number: f.number.clone(),
                             kind_zh: f.kind.label_zh().to_owned(),
+                            kind_en: f.kind.label_en().to_owned(),
                             state: None,
                             photos: vec![],
                         })
@@ -903,7 +1002,6 @@ impl Device {
         submitted: bool,
     ) -> Result<RoundView, DeviceError> {
         let zone: Zone = s.record(EntityKind::Zone, *r.zone.as_uuid())?;
-        let catalog = Catalog::builtin();
         let checkpoints = self
             .checkpoints(s, r.zone)?
             .into_iter()
@@ -913,6 +1011,7 @@ impl Device {
                     facility_id: f.id.to_string(),
                     number: f.number.clone(),
                     kind_zh: f.kind.label_zh().to_owned(),
+                    kind_en: f.kind.label_en().to_owned(),
                     state: v.map(|v| checkpoint_str(v.state).to_owned()),
                     photos: v.map(|v| hashes(&v.photos)).unwrap_or_default(),
                 }
@@ -927,13 +1026,15 @@ impl Device {
             problems: r
                 .problems
                 .iter()
-                .map(|p| ProblemView {
-                    code: p.item_code.clone(),
-                    label_zh: catalog
-                        .item(&p.item_code)
-                        .map_or_else(|| p.item_code.clone(), |(_, i)| i.label_zh.clone()),
-                    note: p.note.clone(),
-                    photos: hashes(&p.photos),
+                .map(|p| {
+                    let (label_zh, label_en) = item_labels(&p.item_code);
+                    ProblemView {
+                        code: p.item_code.clone(),
+                        label_zh,
+                        label_en,
+                        note: p.note.clone(),
+                        photos: hashes(&p.photos),
+                    }
                 })
                 .collect(),
             trace_points: r.trace.len() as u32,
@@ -1159,13 +1260,12 @@ impl Device {
     // Rectifications, history, photos
 
     fn rectification_item(&self, s: &Store, o: &RectificationOrder) -> RectificationItem {
-        let catalog = Catalog::builtin();
+        let (item_label_zh, item_label_en) = item_labels(&o.item_code);
         RectificationItem {
             id: o.id.to_string(),
             subject_label: self.subject_label(s, o.subject),
-            item_label_zh: catalog
-                .item(&o.item_code)
-                .map_or_else(|| o.item_code.clone(), |(_, i)| i.label_zh.clone()),
+            item_label_zh,
+            item_label_en,
             due: o.due.to_string(),
             state: code_of(&o.state),
             overdue: o.state == RectificationState::Overdue,

@@ -25,6 +25,9 @@ pub enum DeviceError {
     /// Something named is not on this phone.
     #[error("{0} not found on this phone; sync and try again")]
     NotFound(&'static str),
+    /// No checklist of this kind has reached the phone yet.
+    #[error("no checklist {0} on this phone yet; sync, or ask the township office to publish one")]
+    NoTemplate(&'static str),
     /// The settings file could not be written.
     #[error("the settings could not be saved: {0}; free some space and try again")]
     Settings(#[source] std::io::Error),
@@ -55,6 +58,7 @@ impl DeviceError {
             },
             Self::Sync(_) => "sync",
             Self::NotFound(_) => "not_found",
+            Self::NoTemplate(_) => "no_template",
             Self::BadInput(_) => "bad_input",
             Self::Settings(_) => "settings_file",
         }
@@ -83,6 +87,9 @@ impl DeviceError {
             }
             Self::Store(_) => "手机存储出错，请重启应用后再试；已保存的记录不会丢失".to_owned(),
             Self::Sync(e) => e.message_zh(),
+            Self::NoTemplate(_) => {
+                "手机上还没有这类对象的检查表，请同步后再试，或请镇整治办发布检查表".to_owned()
+            }
             Self::NotEnrolled => "这部手机还没有登记，请先扫描镇整治办给的登记码".to_owned(),
             Self::Settings(_) => "设置没能保存（可能存储空间不足），请清理空间后再试".to_owned(),
             Self::BadInput(m) => m.clone(),

@@ -13,6 +13,6 @@ mod device;
 mod error;
 mod photo;
 
-pub use device::{Device, DeviceOptions, HOUSEHOLD_TEMPLATE};
+pub use device::{BUSINESS_TEMPLATE, Device, DeviceOptions, HOUSEHOLD_TEMPLATE};
 pub use error::DeviceError;
 pub use photo::{CaptureContext, capture_photo, device_key};

@@ -126,6 +126,32 @@ pub enum BusinessType {
     Enterprise,
 }
 
+impl BusinessType {
+    /// Chinese label (E25).
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            Self::StreetShop => "沿街门市",
+            Self::Stall => "摊点",
+            Self::MarketTrader => "市场经营户",
+            Self::Eatery => "餐馆/夜宵摊",
+            Self::Unit => "单位",
+            Self::Enterprise => "企业",
+        }
+    }
+
+    /// English label.
+    pub fn label_en(self) -> &'static str {
+        match self {
+            Self::StreetShop => "Street shop",
+            Self::Stall => "Stall",
+            Self::MarketTrader => "Market trader",
+            Self::Eatery => "Eatery",
+            Self::Unit => "Unit",
+            Self::Enterprise => "Enterprise",
+        }
+    }
+}
+
 /// A business or unit bound by 门前三包.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
@@ -242,6 +268,23 @@ impl FacilityType {
             Self::Incinerator => "垃圾焚烧炉",
             Self::DumpPoint => "固定垃圾堆放点",
             Self::PublicToilet => "公共厕所",
+        }
+    }
+
+    /// English label.
+    pub fn label_en(self) -> &'static str {
+        match self {
+            Self::Bin => "Bin",
+            Self::HouseholdPool => "Household pool",
+            Self::Pool => "Garbage pool",
+            Self::GroupSortPool => "Group sorting pool",
+            Self::VillageSortPool => "Village sorting pool",
+            Self::GarbageRoom => "Garbage room",
+            Self::VillageTransfer => "Village transfer station",
+            Self::TownshipTransfer => "Township transfer station",
+            Self::Incinerator => "Incinerator",
+            Self::DumpPoint => "Fixed dumping point",
+            Self::PublicToilet => "Public toilet",
         }
     }
 }

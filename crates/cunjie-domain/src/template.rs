@@ -261,6 +261,9 @@ pub mod presets {
     /// Id of [`village_recheck`].
     pub const VILLAGE_RECHECK_ID: TemplateId =
         TemplateId::from_uuid(Uuid::from_u128(0x0193_0000_0000_7000_8000_0000_0000_0002));
+    /// Id of [`business_sanbao`].
+    pub const BUSINESS_SANBAO_ID: TemplateId =
+        TemplateId::from_uuid(Uuid::from_u128(0x0193_0000_0000_7000_8000_0000_0000_0003));
 
     fn item(code: &str, section: &str, points: i64, unit: CountUnit) -> TemplateItem {
         TemplateItem {
@@ -325,6 +328,35 @@ pub mod presets {
         }
     }
 
+    /// 沿街经营户门前三包检查: street-front shops and units against 包卫生、包秩序、包维护
+    /// (000:657) and 无占道经营 (000:755), 100 points. The seeds give the duties and the
+    /// expected result (摊位整齐清洁、环境卫生秩序良好、无积存垃圾) but no points: the weights
+    /// here are ours [inference], for the township to edit as a new version.
+    pub fn business_sanbao() -> Template {
+        use CountUnit::PerItem;
+        Template {
+            id: BUSINESS_SANBAO_ID,
+            code: "BIZ_SANBAO".to_owned(),
+            version: 1,
+            name_zh: "经营户门前三包检查".to_owned(),
+            name_en: "Business three-responsibilities check".to_owned(),
+            subject: SubjectKind::Business,
+            unit: ScoreUnit::Points,
+            full_score: Amount::whole(100),
+            sections: vec![
+                section("WEISHENG", "包卫生", "Hygiene", Some(40)),
+                section("ZHIXU", "包秩序", "Order", Some(40)),
+                section("WEIHU", "包维护", "Maintenance", Some(20)),
+            ],
+            items: vec![
+                item("SB-WXW-HYGIENE", "WEISHENG", 40, PerItem),
+                item("SB-WXW-ORDER", "ZHIXU", 20, PerItem),
+                item("LWB6", "ZHIXU", 20, PerItem),
+                item("SB-WXW-MAINTENANCE", "WEIHU", 20, PerItem),
+            ],
+        }
+    }
+
     /// 镇对村月度复查: the township's re-check of a village (000:151-169), in yuan, with the
     /// per-finding deductions of Scheme T.
     pub fn village_recheck() -> Template {
@@ -370,6 +402,9 @@ mod tests {
         presets::village_recheck()
             .check(catalog)
             .expect("village preset is valid");
+        presets::business_sanbao()
+            .check(catalog)
+            .expect("business preset is valid");
         assert_eq!(
             presets::household_sanbao().items.len(),
             12,

@@ -4,12 +4,13 @@
 
 use chrono::{DateTime, TimeZone, Utc};
 use cunjie_domain::ids::{
-    AssignmentId, FacilityId, GroupId, HouseholdId, PersonId, TownshipId, VillageId, ZoneId,
+    AssignmentId, BusinessId, FacilityId, GroupId, HouseholdId, PersonId, TownshipId, VillageId,
+    ZoneId,
 };
 use cunjie_domain::person::{Assignment, AssignmentTarget, Person, Role};
 use cunjie_domain::place::{
-    AdminVillage, Facility, FacilityType, GeoPoint, Household, Township, VillageGroup, Zone,
-    ZoneGeometry, ZoneType,
+    AdminVillage, Business, BusinessType, Facility, FacilityType, GeoPoint, Household, Township,
+    VillageGroup, Zone, ZoneGeometry, ZoneType,
 };
 use cunjie_domain::template::{Template, presets};
 use uuid::Uuid;
@@ -47,6 +48,9 @@ pub struct DemoTownship {
     pub groups: Vec<VillageGroup>,
     /// Households.
     pub households: Vec<Household>,
+    /// Street-front businesses and units bound by 门前三包 (three per village, on the first
+    /// group's road).
+    pub businesses: Vec<Business>,
     /// Zones (one road per group).
     pub zones: Vec<Zone>,
     /// Facilities (pools and bins along each zone).
@@ -80,11 +84,16 @@ pub fn demo_township(villages: usize, groups: u32, households: u32) -> DemoTowns
         villages: vec![],
         groups: vec![],
         households: vec![],
+        businesses: vec![],
         zones: vec![],
         facilities: vec![],
         people: vec![],
         assignments: vec![],
-        templates: vec![presets::household_sanbao(), presets::village_recheck()],
+        templates: vec![
+            presets::household_sanbao(),
+            presets::village_recheck(),
+            presets::business_sanbao(),
+        ],
     };
     for (vi, (code, name, lat, lon)) in VILLAGES.iter().take(villages.clamp(1, 4)).enumerate() {
         let vi128 = vi as u128;
@@ -188,6 +197,32 @@ pub fn demo_township(villages: usize, groups: u32, households: u32) -> DemoTowns
                 )),
             });
         }
+        let shops = [
+            ("便民超市", BusinessType::StreetShop),
+            ("小吃店", BusinessType::Eatery),
+            ("村卫生室", BusinessType::Unit),
+        ];
+        for (k, (what, kind)) in shops.into_iter().enumerate() {
+            let owner = format!(
+                "{}{}",
+                SURNAMES[(vi * 5 + k) % 12],
+                GIVEN[(vi + k * 7) % 16]
+            );
+            out.businesses.push(Business {
+                id: BusinessId::from_uuid(id(900_000 + vi128 * 100 + k as u128)),
+                village: village.id,
+                name: match kind {
+                    BusinessType::Eatery => {
+                        format!("{}记{}", owner.chars().next().unwrap_or('老'), what)
+                    }
+                    _ => format!("{name}{what}"),
+                },
+                kind,
+                owner,
+                door_plate: format!("{}街{:02}号", name, k + 1),
+                location: Some(GeoPoint::new(lat + 0.0002, lon + 0.001 + 0.0012 * k as f64)),
+            });
+        }
         let inspector = Person {
             id: PersonId::from_uuid(id(7_000 + vi128)),
             township: township.id,
@@ -224,6 +259,7 @@ impl DemoTownship {
         items.extend(self.zones.iter().cloned().map(RegistryItem::Zone));
         items.extend(self.facilities.iter().cloned().map(RegistryItem::Facility));
         items.extend(self.households.iter().cloned().map(RegistryItem::Household));
+        items.extend(self.businesses.iter().cloned().map(RegistryItem::Business));
         items
     }
 
@@ -375,6 +411,16 @@ mod tests {
         let numbers: std::collections::HashSet<_> =
             d.facilities.iter().map(|f| &f.number).collect();
         assert_eq!(numbers.len(), d.facilities.len(), "统一编号 are unique");
+        assert_eq!(d.businesses.len(), 9, "three businesses per village");
+        let plates: std::collections::HashSet<_> =
+            d.businesses.iter().map(|b| &b.door_plate).collect();
+        assert_eq!(plates.len(), 9, "business door plates are unique");
+        assert!(
+            d.templates
+                .iter()
+                .any(|t| t.subject == cunjie_domain::catalog::SubjectKind::Business),
+            "a checklist for businesses is in force"
+        );
         assert_eq!(
             d.inspector(1).name,
             "彭丽华",

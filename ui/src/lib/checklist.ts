@@ -1,5 +1,6 @@
 // The checklist's rules as the screen shows them. The Rust side validates again on submit;
 // these only tell the inspector, item by item, what is still missing.
+import { t } from './i18n';
 import type { ChecklistItem, InspectionView, IssueView, Outcome } from './ipc';
 
 export const MAX_COUNT = 999;
@@ -59,6 +60,11 @@ export function submitState(view: InspectionView): SubmitState {
 /** Failed items, for rectification orders after submitting. */
 export function failedItems(view: InspectionView): ChecklistItem[] {
   return view.items.filter((i) => i.outcome === 'fail');
+}
+
+/** An amount with its unit: 分 on a points checklist, 元 on the township's yuan one (Scheme T). */
+export function amountText(amount: string, unit: InspectionView['unit']): string {
+  return t(unit === 'yuan' ? 'unit.yuan' : 'unit.points', { n: amount });
 }
 
 /** Items grouped by section, in template order. */

@@ -41,6 +41,11 @@ export interface AppStatus {
 
 export interface HouseholdItem {
   id: string;
+  /** A household (农户) or a business or unit (经营户 / 单位) bound by 门前三包. */
+  kind: 'household' | 'business';
+  /** A business's type (沿街门市 …), null for a household. */
+  businessTypeZh: string | null;
+  businessTypeEn: string | null;
   doorPlate: string;
   headName: string;
   villageName: string;
@@ -75,6 +80,7 @@ export interface ChecklistItem {
   labelZh: string;
   labelEn: string;
   section: string;
+  sectionEn: string;
   deduction: string;
   outcome: Outcome | null;
   count: number;
@@ -97,6 +103,7 @@ export interface IssueView {
 export interface DeductionView {
   code: string;
   labelZh: string;
+  labelEn: string;
   units: number;
   amount: string;
 }
@@ -106,6 +113,9 @@ export interface InspectionView {
   subjectLabel: string;
   subjectId: string;
   templateName: string;
+  templateNameEn: string;
+  /** What the score and deductions count: points (分) or yuan (元, the township's Scheme T). */
+  unit: 'points' | 'yuan';
   items: ChecklistItem[];
   score: string;
   full: string;
@@ -120,6 +130,7 @@ export interface CheckpointView {
   facilityId: string;
   number: string;
   kindZh: string;
+  kindEn: string;
   state: CheckpointState | null;
   photos: string[];
 }
@@ -139,6 +150,7 @@ export interface ProblemKind {
 export interface ProblemView {
   code: string;
   labelZh: string;
+  labelEn: string;
   note: string | null;
   photos: string[];
 }
@@ -161,6 +173,7 @@ export interface RectificationItem {
   id: string;
   subjectLabel: string;
   itemLabelZh: string;
+  itemLabelEn: string;
   due: string;
   state: RectificationState | string;
   overdue: boolean;

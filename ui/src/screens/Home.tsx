@@ -2,7 +2,7 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import { Thumb } from '../components/Photo';
 import { useApp } from '../lib/app';
 import { relativeTime } from '../lib/badge';
-import { language, t } from '../lib/i18n';
+import { language, pick, t } from '../lib/i18n';
 import {
   ipc,
   locateNow,
@@ -187,6 +187,8 @@ function InspectorHome() {
   };
 
   const groups = list ? groupsOf(list) : [];
+  // Businesses share one chip (经营户), after the village groups.
+  const bizGroup = list?.find((h) => h.kind === 'business')?.groupName;
   const shown = list && arrangeHouseholds(list, { group, sampledOnly, sampledFirst: !pos?.position });
   const todo = list ? sampledTodoCount(list) : 0;
   const resumable = plainDrafts(drafts, tasks);
@@ -261,7 +263,7 @@ function InspectorHome() {
               data-testid={'group-' + g}
               onClick={() => setGroup(group === g ? null : g)}
             >
-              {g}
+              {g === bizGroup ? t('households.businesses') : g}
             </button>
           ))}
         </div>
@@ -284,6 +286,11 @@ function InspectorHome() {
                     {h.distanceM != null ? ' · ' + distance(h.distanceM) : ''}
                   </span>
                 </span>
+                {h.kind === 'business' && h.businessTypeZh && (
+                  <span class="tag tag-biz" data-testid={'household-' + h.id + '-business'}>
+                    {pick(h.businessTypeZh, h.businessTypeEn)}
+                  </span>
+                )}
                 {h.sampledThisMonth && (
                   <span class="tag tag-sample" data-testid={'household-' + h.id + '-sampled'}>
                     {t('households.sampled')}

@@ -2,7 +2,7 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import { PhotoInput, Thumb } from '../components/Photo';
 import { Stepper } from '../components/Stepper';
 import { useApp } from '../lib/app';
-import { bySection, clampCount, failedItems, itemNeeds, outcomesFor, submitState } from '../lib/checklist';
+import { amountText, bySection, clampCount, failedItems, itemNeeds, outcomesFor, submitState } from '../lib/checklist';
 import { pick, t, type Key } from '../lib/i18n';
 import {
   getPosition,
@@ -221,7 +221,7 @@ export function Inspection({ route }: { route: InspRoute }) {
   return (
     <div class="screen">
       <h1 data-testid="inspection-title">{view.subjectLabel}</h1>
-      <p class="muted">{view.templateName}</p>
+      <p class="muted" data-testid="inspection-template">{pick(view.templateName, view.templateNameEn)}</p>
       {route.correctionOf && (
         <p class="correction" data-testid="inspection-correction">
           {t('insp.correction')}
@@ -249,11 +249,12 @@ export function Inspection({ route }: { route: InspRoute }) {
         <>
           {bySection(shownItems).map((sec) => (
             <section key={sec.section}>
-              {sec.section && <h2>{sec.section}</h2>}
+              {sec.section && <h2>{pick(sec.section, sec.items[0].sectionEn)}</h2>}
               {sec.items.map((item) => (
                 <ItemCard
                   key={item.code}
                   item={item}
+                  unit={view.unit}
                   busy={!!pending[item.code]}
                   onAnswer={(o) => answer(item, o)}
                   onCount={(n) => setCount(item, n)}
@@ -314,8 +315,14 @@ export function Inspection({ route }: { route: InspRoute }) {
 
       <div class="actionbar submitbar">
         <div class="scorebox" data-testid="inspection-score" aria-live="polite">
-          <strong class="score">{view.score}</strong>
-          <span class="muted">/ {view.full}</span>
+          {view.unit === 'yuan' ? (
+            <strong class="score">{amountText(view.score, view.unit)}</strong>
+          ) : (
+            <>
+              <strong class="score">{view.score}</strong>
+              <span class="muted">/ {amountText(view.full, view.unit)}</span>
+            </>
+          )}
         </div>
         {view.submitted ? (
           <button
@@ -349,10 +356,10 @@ function Deductions({ view }: { view: InspectionView }) {
       {view.deductions.map((d) => (
         <li key={d.code} class="row" data-testid={'deduction-' + d.code}>
           <span class="grow">
-            {d.labelZh}
+            {pick(d.labelZh, d.labelEn)}
             {d.units > 1 ? ' × ' + d.units : ''}
           </span>
-          <strong class="bad-text">−{d.amount}</strong>
+          <strong class="bad-text">−{amountText(d.amount, view.unit)}</strong>
         </li>
       ))}
     </ul>
@@ -361,6 +368,7 @@ function Deductions({ view }: { view: InspectionView }) {
 
 function ItemCard(props: {
   item: ChecklistItem;
+  unit: InspectionView['unit'];
   busy: boolean;
   onAnswer: (o: Outcome) => void;
   onCount: (n: number) => void;
@@ -376,7 +384,7 @@ function ItemCard(props: {
       <div class="item-head">
         <span class="item-label">{pick(item.labelZh, item.labelEn)}</span>
         <span class="item-ded">
-          {item.perUnit ? t('insp.perUnit', { amount: item.deduction }) : t('insp.deduct', { amount: item.deduction })}
+          {t(item.perUnit ? 'insp.perUnit' : 'insp.deduct', { amount: amountText(item.deduction, props.unit) })}
         </span>
       </div>
       <div class={'seg seg-' + outcomesFor(item).length}>

@@ -1,7 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { PhotoInput, Thumb } from '../components/Photo';
 import { useApp } from '../lib/app';
-import { t, type Key } from '../lib/i18n';
+import { pick, t, type Key } from '../lib/i18n';
 import { getPosition, ipc, type RectificationItem } from '../lib/ipc';
 import { isOpen, localDate, sortRectifications, type RectRow } from '../lib/rectify';
 
@@ -65,7 +65,7 @@ function RectCard({ row, onClosed }: { row: RectRow; onClosed: (r: Rectification
           {STATE_KEY[r.state] ? t(STATE_KEY[r.state]) : r.state}
         </span>
       </div>
-      <p>{r.itemLabelZh}</p>
+      <p>{pick(r.itemLabelZh, r.itemLabelEn)}</p>
       <p class={row.overdue ? 'bad-text' : 'muted'} data-testid={pre + '-due'}>
         {t('rect.due', { due: r.due })}
         {isOpen(r) ? ' · ' + dueWords(row) : ''}

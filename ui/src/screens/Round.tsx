@@ -159,7 +159,7 @@ export function Round({ route }: { route: RoundRoute }) {
           <div class={'item' + (state ? ' answered st-' + state : '')} key={cp.facilityId} data-testid={pre} data-state={state ?? ''}>
             <div class="item-head">
               <span class="item-label">
-                <strong class="plate">{cp.number}</strong> {cp.kindZh}
+                <strong class="plate">{cp.number}</strong> {pick(cp.kindZh, cp.kindEn)}
               </span>
             </div>
             <div class="seg seg-3">
@@ -201,7 +201,7 @@ export function Round({ route }: { route: RoundRoute }) {
                   <Thumb key={h} sha={h} />
                 ))}
                 <span class="grow">
-                  {p.labelZh}
+                  {pick(p.labelZh, p.labelEn)}
                   {p.note ? <span class="muted block">{p.note}</span> : null}
                 </span>
               </li>

@@ -2,21 +2,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { arrangeHouseholds, groupsOf, plainDrafts, sampledTodo, sampledTodoCount } from '../lib/households';
 import { setLanguage, t, tr } from '../lib/i18n';
 import { ipc, type HouseholdItem, type ReviewTask } from '../lib/ipc';
-import { inspection, installTauri, uninstallTauri } from './mock';
+import { household, inspection, installTauri, uninstallTauri } from './mock';
 
-function hh(id: string, p: Partial<HouseholdItem> = {}): HouseholdItem {
-  return {
-    id,
-    doorPlate: '太平村' + id + '号',
-    headName: '王' + id,
-    villageName: '太平村',
-    groupName: '1组',
-    distanceM: null,
-    inspectedThisMonth: false,
-    sampledThisMonth: false,
-    ...p,
-  };
-}
+const hh = household;
 
 function task(p: Partial<ReviewTask> = {}): ReviewTask {
   return {

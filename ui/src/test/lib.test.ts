@@ -212,6 +212,7 @@ describe('rectifications', () => {
     id: 'r',
     subjectLabel: '太平村1号',
     itemLabelZh: '门前堆放杂物',
+    itemLabelEn: 'Clutter in front',
     due: '2025-05-20',
     state: 'open',
     overdue: false,

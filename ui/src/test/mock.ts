@@ -1,7 +1,7 @@
 // Test-only: a fake `window.__TAURI__` whose commands are answered by a table of handlers.
 // Never imported by the app (so never in the bundle).
 import { vi } from 'vitest';
-import type { AppStatus, ChecklistItem, InspectionView, SyncBadge } from '../lib/ipc';
+import type { AppStatus, ChecklistItem, HouseholdItem, InspectionView, SyncBadge } from '../lib/ipc';
 
 export type Handler = (args: Record<string, unknown>) => unknown;
 
@@ -45,12 +45,31 @@ export function status(p: Partial<AppStatus> = {}): AppStatus {
   };
 }
 
+/** A household of the inspector's list (pass `kind: 'business'` and a type for a business). */
+export function household(id: string, p: Partial<HouseholdItem> = {}): HouseholdItem {
+  return {
+    id,
+    kind: 'household',
+    businessTypeZh: null,
+    businessTypeEn: null,
+    doorPlate: '太平村' + id + '号',
+    headName: '王' + id,
+    villageName: '太平村',
+    groupName: '1组',
+    distanceM: null,
+    inspectedThisMonth: false,
+    sampledThisMonth: false,
+    ...p,
+  };
+}
+
 export function item(p: Partial<ChecklistItem> = {}): ChecklistItem {
   return {
     code: 'A1',
     labelZh: '门前无垃圾',
     labelEn: 'No litter in front',
     section: '门前三包',
+    sectionEn: 'Frontage',
     deduction: '10.00',
     outcome: null,
     count: 1,
@@ -70,6 +89,8 @@ export function inspection(p: Partial<InspectionView> = {}): InspectionView {
     subjectLabel: '太平村12号 王大',
     subjectId: 'hh-1',
     templateName: '门前三包月检',
+    templateNameEn: 'Monthly frontage check',
+    unit: 'points',
     items: [item()],
     score: '100.00',
     full: '100.00',

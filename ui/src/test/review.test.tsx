@@ -4,8 +4,8 @@ import { render } from 'preact';
 import { act } from 'preact/test-utils';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { App } from '../app';
-import type { HistoryItem, HouseholdItem, InspectionView, ReviewTask } from '../lib/ipc';
-import { badge, byTestId, flush, inspection, installTauri, item, status, uninstallTauri, type Handler } from './mock';
+import type { HistoryItem, InspectionView, ReviewTask } from '../lib/ipc';
+import { badge, byTestId, flush, household, inspection, installTauri, item, status, uninstallTauri, type Handler } from './mock';
 
 let root: HTMLElement;
 
@@ -39,19 +39,7 @@ async function tap(id: string) {
   await settle();
 }
 
-function hh(id: string, p: Partial<HouseholdItem> = {}): HouseholdItem {
-  return {
-    id,
-    doorPlate: '太平村' + id + '号',
-    headName: '王' + id,
-    villageName: '太平村',
-    groupName: '1组',
-    distanceM: null,
-    inspectedThisMonth: false,
-    sampledThisMonth: false,
-    ...p,
-  };
-}
+const hh = household;
 
 const HOUSEHOLDS = [
   hh('1'),
@@ -138,6 +126,47 @@ describe('inspector home: this month’s sample', () => {
     await mount();
     expect(byTestId(root, 'household-3-sampled').textContent).toBe('Sampled');
     expect(byTestId(root, 'household-sampled-only').textContent).toContain('Sampled only');
+  });
+});
+
+describe('inspector home: businesses', () => {
+  const shop = hh('b1', {
+    kind: 'business',
+    businessTypeZh: '沿街门市',
+    businessTypeEn: 'Street shop',
+    doorPlate: '太平村街01号',
+    headName: '太平村便民超市（王建国）',
+    groupName: '经营户',
+  });
+  const list = [hh('1'), hh('2', { groupName: '2组' }), shop];
+
+  it('lists businesses with their type, under their own group chip', async () => {
+    backend({ households: () => list });
+    await mount();
+    expect(byTestId(root, 'household-b1-business').textContent).toBe('沿街门市');
+    expect(root.querySelector('[data-testid="household-1-business"]')).toBeNull();
+    expect(byTestId(root, 'group-经营户').textContent).toBe('经营户');
+    await tap('group-经营户');
+    expect(shownIds()).toEqual(['b1']);
+    await tap('group-2组');
+    expect(shownIds()).toEqual(['2']);
+  });
+
+  it('opens a business like a household', async () => {
+    backend({ households: () => list, start_inspection: () => inspection({ subjectId: 'b1', subjectLabel: '太平村街01号 太平村便民超市' }) });
+    await mount();
+    await tap('household-b1');
+    expect(location.hash).toContain('b1');
+  });
+
+  it('says Businesses and the type in English', async () => {
+    backend({
+      app_status: () => status({ settings: { language: 'en', photoLongEdge: 1600, fixedPosition: null } }),
+      households: () => list,
+    });
+    await mount();
+    expect(byTestId(root, 'household-b1-business').textContent).toBe('Street shop');
+    expect(byTestId(root, 'group-经营户').textContent).toBe('Businesses');
   });
 });
 

@@ -132,6 +132,40 @@ describe('inspection screen', () => {
     await act(() => flush(10));
   }
 
+  it('says 分 on a points checklist and 元 on the township’s yuan one', async () => {
+    const ded = { code: 'A1', labelZh: '门前无垃圾', labelEn: 'No litter in front', units: 1, amount: '10.00' };
+    backend({
+      start_inspection: () =>
+        inspection({ unit: 'yuan', score: '-10.00', full: '0.00', items: [item({ code: 'A1', outcome: 'fail' })], deductions: [ded] }),
+    });
+    await openInspection();
+    expect(byTestId(root, 'item-A1').textContent).toContain('扣 10.00 元');
+    expect(byTestId(root, 'deduction-A1').textContent).toContain('门前无垃圾');
+    expect(byTestId(root, 'deduction-A1').textContent).toContain('−10.00 元');
+    expect(byTestId(root, 'inspection-score').textContent).toBe('-10.00 元');
+    await act(async () => render(null, root));
+    uninstallTauri();
+
+    backend({ start_inspection: () => inspection({ items: [item({ code: 'A1', outcome: 'fail' })], score: '90.00', deductions: [ded] }) });
+    await openInspection();
+    expect(byTestId(root, 'item-A1').textContent).toContain('扣 10.00 分');
+    expect(byTestId(root, 'inspection-score').textContent).toBe('90.00/ 100.00 分');
+  });
+
+  it('shows the checklist, sections and deductions in English', async () => {
+    const ded = { code: 'A1', labelZh: '门前无垃圾', labelEn: 'No litter in front', units: 2, amount: '20.00' };
+    backend({
+      app_status: () => status({ settings: { language: 'en', photoLongEdge: 1600, fixedPosition: null } }),
+      start_inspection: () => inspection({ items: [item({ code: 'A1', outcome: 'fail', perUnit: true })], deductions: [ded] }),
+    });
+    await openInspection();
+    expect(byTestId(root, 'inspection-template').textContent).toBe('Monthly frontage check');
+    expect(root.querySelector('h2')?.textContent).toBe('Frontage');
+    expect(byTestId(root, 'item-A1').textContent).toContain('No litter in front');
+    expect(byTestId(root, 'item-A1').textContent).toContain('−10.00 pts each');
+    expect(byTestId(root, 'deduction-A1').textContent).toBe('No litter in front × 2−20.00 pts');
+  });
+
   it('answers, counts, takes a photo, submits, then issues a rectification', async () => {
     const { invoke, calls } = backend();
     await openInspection();

@@ -449,21 +449,26 @@ fn submit_inspection(
             "该村不属于本镇 (village of another township)",
         ));
     }
-    if insp.subject.kind == SubjectKind::Household {
-        match record(tx, "household", &insp.subject.id.to_string())? {
+    let place = match insp.subject.kind {
+        SubjectKind::Household => Some(("household", "农户", "household")),
+        SubjectKind::Business => Some(("business", "经营户", "business")),
+        _ => None,
+    };
+    if let Some((entity, zh, en)) = place {
+        match record(tx, entity, &insp.subject.id.to_string())? {
             Some((row, ..))
                 if row.get("village").and_then(|v| v.as_str())
                     == Some(&insp.village.to_string()) => {}
             Some(_) => {
                 return Ok(reject(
                     codes::INVALID,
-                    "农户不在所填的村 (household not in that village)",
+                    format!("{zh}不在所填的村 ({en} not in that village)"),
                 ));
             }
             None => {
                 return Ok(reject(
                     codes::UNKNOWN_REFERENCE,
-                    "农户不存在 (unknown household)",
+                    format!("{zh}不存在 (unknown {en})"),
                 ));
             }
         }
