@@ -114,6 +114,11 @@ pub(crate) fn household_by_plate(device: Dev<'_>, text: String) -> CmdResult<Hou
 }
 
 #[tauri::command(async)]
+pub(crate) fn scan_qr(device: Dev<'_>, photo_base64: String) -> CmdResult<String> {
+    Ok(device.scan_qr(&photo(&photo_base64)?)?)
+}
+
+#[tauri::command(async)]
 pub(crate) fn start_inspection(
     device: Dev<'_>,
     household_id: String,

@@ -26,6 +26,7 @@ pub fn with_commands<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R
         commands::sign_out,
         commands::households,
         commands::household_by_plate,
+        commands::scan_qr,
         commands::start_inspection,
         commands::answer_item,
         commands::attach_item_photo,

@@ -521,6 +521,16 @@ impl Device {
         Ok(rows.into_iter().map(|(item, _)| item).collect())
     }
 
+    /// The text of the QR code in a camera photo: a door plate's (for
+    /// [`Device::household_by_plate`]) or the township's enrollment code. Works offline and
+    /// before enrollment; nothing is saved.
+    pub fn scan_qr(&self, photo: &[u8]) -> Result<String, DeviceError> {
+        Ok(cunjie_media::read_qr(
+            photo,
+            &cunjie_media::Limits::default(),
+        )?)
+    }
+
     /// The household (or business) a door-plate QR (or a typed plate number) names.
     pub fn household_by_plate(&self, text: &str) -> Result<HouseholdItem, DeviceError> {
         let t = text.trim();

@@ -71,6 +71,11 @@ pub enum MediaError {
     /// The signature is not standard base64 of 64 bytes.
     #[error("the photo signature is not base64 of 64 bytes: {0}")]
     SignatureMalformed(&'static str),
+    /// No QR code could be read in the photo (none in view, too small, blurred or cut off).
+    #[error(
+        "no QR code could be read in the photo; hold the phone closer to the code and take it again"
+    )]
+    NoQrCode,
     /// The signature does not verify: the statement was changed or signed by another key.
     #[error(
         "the photo signature does not verify for this device key; the photo record was changed or signed by another device"
@@ -93,6 +98,7 @@ impl MediaError {
             Self::Encode(_) => "encode_failed",
             Self::Random(_) => "random_unavailable",
             Self::KeyInvalid(_) => "key_invalid",
+            Self::NoQrCode => "no_qr_code",
             Self::SignatureMalformed(_) => "signature_malformed",
             Self::SignatureInvalid => "signature_invalid",
         }
@@ -114,6 +120,7 @@ impl MediaError {
             Self::Encode(_) => "照片处理失败，请重新拍照；多次失败请联系管理员",
             Self::Random(_) => "手机暂时无法生成设备密钥，请重启手机后再登记",
             Self::KeyInvalid(_) => "设备密钥无效，请重新登记本机",
+            Self::NoQrCode => "照片里没有认出二维码，请靠近一些、让二维码占满画面中间再拍一次",
             Self::SignatureMalformed(_) => "照片签名格式不对，请更新应用后重新提交",
             Self::SignatureInvalid => {
                 "照片签名校验不通过，照片记录可能被改动过，请在原手机上重新拍照提交"
@@ -148,6 +155,7 @@ mod tests {
             MediaError::KeyInvalid("x"),
             MediaError::SignatureMalformed("x"),
             MediaError::SignatureInvalid,
+            MediaError::NoQrCode,
         ]
     }
 

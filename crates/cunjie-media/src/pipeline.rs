@@ -112,28 +112,7 @@ pub fn process(
     limits: &Limits,
 ) -> Result<Processed, MediaError> {
     policy.check()?;
-    if input.len() > limits.max_input_bytes {
-        return Err(MediaError::TooLarge {
-            size: input.len(),
-            max: limits.max_input_bytes,
-        });
-    }
-    metadata::check_is_jpeg(input)?;
-    let header = jpeg::read_header(input)?;
-    let (w, h) = (header.width, header.height);
-    if w.max(h) > limits.max_dimension || u64::from(w) * u64::from(h) > limits.max_pixels {
-        return Err(MediaError::TooManyPixels {
-            width: w,
-            height: h,
-            max_pixels: limits.max_pixels,
-            max_dimension: limits.max_dimension,
-        });
-    }
-    if !jpeg::reaches_eoi(input, header.scan_start) {
-        return Err(MediaError::Truncated {
-            detail: "the picture data has no end-of-image marker",
-        });
-    }
+    let header = check(input, limits)?;
     let input_exif = metadata::parse(input, header.exif.clone());
     let exif = input_exif
         .as_ref()
@@ -168,8 +147,36 @@ pub fn process(
     })
 }
 
+/// The checks made before any pixel is allocated: byte limit, JPEG by its magic, header walk
+/// (dimension and pixel limits), end-of-image marker.
+pub(crate) fn check(input: &[u8], limits: &Limits) -> Result<jpeg::Header, MediaError> {
+    if input.len() > limits.max_input_bytes {
+        return Err(MediaError::TooLarge {
+            size: input.len(),
+            max: limits.max_input_bytes,
+        });
+    }
+    metadata::check_is_jpeg(input)?;
+    let header = jpeg::read_header(input)?;
+    let (w, h) = (header.width, header.height);
+    if w.max(h) > limits.max_dimension || u64::from(w) * u64::from(h) > limits.max_pixels {
+        return Err(MediaError::TooManyPixels {
+            width: w,
+            height: h,
+            max_pixels: limits.max_pixels,
+            max_dimension: limits.max_dimension,
+        });
+    }
+    if !jpeg::reaches_eoi(input, header.scan_start) {
+        return Err(MediaError::Truncated {
+            detail: "the picture data has no end-of-image marker",
+        });
+    }
+    Ok(header)
+}
+
 /// Decodes to RGB8 under `image`'s own limits too (width, height, allocation).
-fn decode(input: &[u8], limits: &Limits) -> Result<RgbImage, MediaError> {
+pub(crate) fn decode(input: &[u8], limits: &Limits) -> Result<RgbImage, MediaError> {
     let mut reader = ImageReader::with_format(Cursor::new(input), ImageFormat::Jpeg);
     let mut image_limits = image::Limits::default();
     image_limits.max_image_width = Some(limits.max_dimension);

@@ -218,6 +218,28 @@ fn photo_base64() -> String {
     base64::engine::general_purpose::STANDARD.encode(out.into_inner())
 }
 
+/// A photo of a printed QR code carrying `text`, as base64: 6 px modules on a white card,
+/// on a grey wall.
+fn qr_photo_base64(text: &str) -> String {
+    use base64::Engine as _;
+    let code = qrcode::QrCode::new(text.as_bytes()).unwrap();
+    let (n, colors) = (code.width() as u32, code.to_colors());
+    let img = image::RgbImage::from_fn(800, 600, |x, y| {
+        let (cx, cy) = ((x / 6).wrapping_sub(20), (y / 6).wrapping_sub(16));
+        match (cx < n && cy < n, x < 96 || y < 72 || x >= 96 + (n + 8) * 6) {
+            (true, _) if colors[(cy * n + cx) as usize] == qrcode::Color::Dark => {
+                image::Rgb([20, 20, 20])
+            }
+            (true, _) => image::Rgb([240, 240, 240]),
+            (false, false) if y < 72 + (n + 8) * 6 => image::Rgb([240, 240, 240]),
+            _ => image::Rgb([128, 130, 125]),
+        }
+    });
+    let mut out = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut out, image::ImageFormat::Jpeg).unwrap();
+    base64::engine::general_purpose::STANDARD.encode(out.into_inner())
+}
+
 fn here() -> Value {
     json!({"lat": 28.2001, "lon": 112.9001, "accuracyM": 8.0})
 }
@@ -331,6 +353,21 @@ fn an_inspector_inspects_a_household_through_the_ipc() {
     assert_eq!(
         s.err_code("household_by_plate", json!({"text": "没有这个门牌"})),
         "not_found"
+    );
+    // scan_qr: the door plate's QR photographed, then opened like a typed plate.
+    let text = format!("cunjie://household/{HOUSEHOLD}");
+    assert_eq!(
+        s.ok("scan_qr", json!({"photoBase64": qr_photo_base64(&text)})),
+        json!(text)
+    );
+    assert_eq!(
+        s.ok("household_by_plate", json!({"text": text}))["id"],
+        HOUSEHOLD.to_string()
+    );
+    assert_eq!(
+        s.err_code("scan_qr", json!({"photoBase64": photo_base64()})),
+        "no_qr_code",
+        "a photo without a code"
     );
 
     // start_inspection

@@ -44,6 +44,7 @@ const zh = {
   'enroll.qr': '扫码内容（粘贴或扫描）',
   'enroll.qrHint': 'cunjie://enroll?… 会自动填好下面两项',
   'enroll.qrFilled': '已从二维码填好',
+  'enroll.qrPhoto': '拍登记二维码',
   'enroll.qrBad': '这不是村洁的登记二维码',
   'enroll.qrNoCode': '二维码里没有登记码',
   'enroll.qrBadServer': '二维码里的服务器地址不对',
@@ -74,6 +75,7 @@ const zh = {
   'plate.title': '扫门牌',
   'plate.hint': '扫门牌：门牌号或二维码',
   'plate.open': '打开',
+  'plate.photo': '拍二维码',
 
   'insp.score': '得分',
   'insp.progress': '已答 {done}/{total} 项',
@@ -242,6 +244,7 @@ const en: Partial<Record<Key, string>> = {
   'enroll.qr': 'QR text (paste or scan)',
   'enroll.qrHint': 'cunjie://enroll?… fills both fields below',
   'enroll.qrFilled': 'Filled from the QR code',
+  'enroll.qrPhoto': 'Photograph the QR code',
   'enroll.qrBad': 'This is not a Cunjie enrollment QR code',
   'enroll.qrNoCode': 'The QR code has no enrollment code',
   'enroll.qrBadServer': 'The server address in the QR code is wrong',
@@ -272,6 +275,7 @@ const en: Partial<Record<Key, string>> = {
   'plate.title': 'Scan door plate',
   'plate.hint': 'Door plate: number or QR text',
   'plate.open': 'Open',
+  'plate.photo': 'QR photo',
 
   'insp.score': 'Score',
   'insp.progress': '{done} of {total} answered',

@@ -248,6 +248,8 @@ export const ipc = {
   households: (query: string | null, near: Position | null, limit: number) =>
     call<HouseholdItem[]>('households', { query, near, limit }),
   householdByPlate: (text: string) => call<HouseholdItem>('household_by_plate', { text }),
+  /** The text of the QR code in a camera photo (door plate or enrollment code), read on the phone. */
+  scanQr: (photoBase64: string) => call<string>('scan_qr', { photoBase64 }),
   startInspection: (householdId: string, position: Position | null) =>
     call<InspectionView>('start_inspection', { householdId, position }),
   answerItem: (inspectionId: string, itemCode: string, outcome: Outcome, count: number, note: string | null) =>

@@ -1,4 +1,5 @@
 import { useState } from 'preact/hooks';
+import { PhotoInput } from '../components/Photo';
 import { useApp } from '../lib/app';
 import { formatCode, isCompleteCode, normalizeCode, normalizeServer, parseEnrollText } from '../lib/enroll';
 import { t, type Key } from '../lib/i18n';
@@ -73,6 +74,7 @@ export function Enroll() {
           </span>
         )}
       </label>
+      <PhotoInput testid="enroll-qr-photo" label={t('enroll.qrPhoto')} onPhoto={async (b64) => onQr(await ipc.scanQr(b64))} />
 
       <label class="field">
         <span>{t('enroll.server')}</span>

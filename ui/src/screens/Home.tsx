@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { Thumb } from '../components/Photo';
+import { PhotoInput, Thumb } from '../components/Photo';
 import { useApp } from '../lib/app';
 import { relativeTime } from '../lib/badge';
 import { language, pick, t } from '../lib/i18n';
@@ -171,6 +171,9 @@ function InspectorHome() {
 
   const openHousehold = (h: HouseholdItem) => app.navigate({ name: 'inspection', householdId: h.id });
 
+  // The door plate's QR photographed: read on the phone, then opened like a typed plate.
+  const scanPlate = async (b64: string) => openHousehold(await ipc.householdByPlate(await ipc.scanQr(b64)));
+
   const openPlate = async (e?: Event) => {
     e?.preventDefault();
     if (!plate.trim()) return;
@@ -307,6 +310,7 @@ function InspectorHome() {
         </ul>
       )}
       <form class="actionbar platebar" onSubmit={openPlate} noValidate>
+        <PhotoInput testid="plate-photo" label={t('plate.photo')} onPhoto={scanPlate} />
         <input
           type="text"
           data-testid="plate-text"

@@ -5,7 +5,7 @@ import { act } from 'preact/test-utils';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { App } from '../app';
 import type { HistoryItem, InspectionView, ReviewTask } from '../lib/ipc';
-import { badge, byTestId, flush, household, inspection, installTauri, item, status, uninstallTauri, type Handler } from './mock';
+import { badge, byTestId, choosePhoto, flush, household, inspection, installTauri, item, status, uninstallTauri, type Handler } from './mock';
 
 let root: HTMLElement;
 
@@ -157,6 +157,22 @@ describe('inspector home: businesses', () => {
     await mount();
     await tap('household-b1');
     expect(location.hash).toContain('b1');
+  });
+
+  it('opens what a photographed door-plate QR names', async () => {
+    const text = 'cunjie://business/b1';
+    const invoke = backend({
+      households: () => list,
+      scan_qr: () => text,
+      household_by_plate: (a) => (a.text === text ? shop : null),
+      start_inspection: () => inspection({ subjectId: 'b1' }),
+    });
+    await mount();
+    await act(async () => choosePhoto(byTestId(root, 'plate-photo')));
+    for (let i = 0; i < 4; i++) await act(() => flush(3));
+    expect(invoke).toHaveBeenCalledWith('scan_qr', { photoBase64: '/9j/' });
+    expect(invoke).toHaveBeenCalledWith('household_by_plate', { text });
+    expect(location.hash).toBe('#/inspection/b1');
   });
 
   it('says Businesses and the type in English', async () => {

@@ -3,7 +3,7 @@ import { act } from 'preact/test-utils';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { App } from '../app';
 import type { InspectionView } from '../lib/ipc';
-import { badge, byTestId, flush, inspection, installTauri, item, status, type, uninstallTauri } from './mock';
+import { badge, byTestId, choosePhoto, flush, inspection, installTauri, item, status, type, uninstallTauri } from './mock';
 
 let root: HTMLElement;
 
@@ -59,6 +59,29 @@ describe('enrollment screen', () => {
     expect(byTestId(root, 'sync-badge').textContent).toContain('全部已同步');
     expect(invoke).toHaveBeenCalledWith('sync_now', undefined);
     expect(root.querySelector('[data-testid="household-search"]')).not.toBeNull();
+  });
+
+  it('reads the enrollment QR from a photo, and says so when the photo has none', async () => {
+    let answer: () => unknown = () => 'cunjie://enroll?server=http://10.0.0.2:8080&code=abcde-fghjk';
+    const invoke = installTauri({
+      app_status: () => status({ enrolled: false, personName: null, role: null, serverUrl: null }),
+      scan_qr: () => answer(),
+    });
+    await mount();
+    await act(async () => choosePhoto(byTestId(root, 'enroll-qr-photo')));
+    await settle();
+    expect(invoke).toHaveBeenCalledWith('scan_qr', { photoBase64: '/9j/' });
+    expect((byTestId(root, 'enroll-server') as HTMLInputElement).value).toBe('http://10.0.0.2:8080');
+    expect((byTestId(root, 'enroll-code') as HTMLInputElement).value).toBe('ABCDE-FGHJK');
+    expect(byTestId(root, 'enroll-qr-note').textContent).toBe('已从二维码填好');
+
+    answer = () => {
+      throw { code: 'no_qr_code', message: '照片里没有认出二维码，请靠近一些、让二维码占满画面中间再拍一次' };
+    };
+    await act(async () => choosePhoto(byTestId(root, 'enroll-qr-photo')));
+    await settle();
+    expect(byTestId(root, 'error-banner').textContent).toContain('没有认出二维码');
+    expect((byTestId(root, 'enroll-code') as HTMLInputElement).value).toBe('ABCDE-FGHJK');
   });
 
   it('shows a refused enrollment in the red banner and keeps what was typed', async () => {
@@ -184,10 +207,7 @@ describe('inspection screen', () => {
     const input = byTestId(root, 'item-A1-photo') as HTMLInputElement;
     expect(input.getAttribute('capture')).toBe('environment');
     expect(input.getAttribute('accept')).toBe('image/*');
-    Object.defineProperty(input, 'files', { value: [new File([new Uint8Array([0xff, 0xd8, 0xff])], 'p.jpg')] });
-    await act(async () => {
-      input.dispatchEvent(new Event('change', { bubbles: true }));
-    });
+    await act(async () => choosePhoto(input));
     await act(() => flush(10));
     expect(invoke).toHaveBeenCalledWith('attach_item_photo', { inspectionId: 'insp-1', itemCode: 'A1', photoBase64: '/9j/', position: null });
     expect(byTestId(root, 'inspection-score').textContent).toContain('90.00');
