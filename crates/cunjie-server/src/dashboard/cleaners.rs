@@ -263,6 +263,7 @@ mod tests {
             villages: d.villages.clone(),
             groups: d.groups.clone(),
             households: d.households.clone(),
+            businesses: d.businesses.clone(),
             zones: d.zones.clone(),
             facilities: d.facilities.clone(),
             people: d.people.clone(),

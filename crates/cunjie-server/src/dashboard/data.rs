@@ -115,6 +115,7 @@ pub(crate) struct Registry {
     pub(crate) villages: Vec<AdminVillage>,
     pub(crate) groups: Vec<VillageGroup>,
     pub(crate) households: Vec<Household>,
+    pub(crate) businesses: Vec<cunjie_domain::place::Business>,
     pub(crate) zones: Vec<Zone>,
     pub(crate) facilities: Vec<Facility>,
     pub(crate) people: Vec<Person>,
@@ -224,6 +225,7 @@ pub(crate) fn registry(db: &Db, township: &str) -> Result<Registry, StorageError
                 "village" => r.villages.extend(decode(&row)),
                 "group" => r.groups.extend(decode(&row)),
                 "household" => r.households.extend(decode(&row)),
+                "business" => r.businesses.extend(decode(&row)),
                 "zone" => r.zones.extend(decode(&row)),
                 "facility" => r.facilities.extend(decode(&row)),
                 _ => {}

@@ -156,6 +156,14 @@ pub(crate) const LABELS: &[(&str, &str, &str)] = &[
         "How results set the pay coefficient",
     ),
     ("households_title", "农户查询", "Households"),
+    ("plates_title", "门牌二维码", "Door-plate QR codes"),
+    ("plates_link", "打印门牌二维码", "Print door-plate QR codes"),
+    (
+        "plates_intro",
+        "每户、每个经营户一张：贴在门牌旁，检查员用手机拍二维码即可打开这一户。",
+        "One per household and business: stick it beside the door plate; an inspector photographs it with the phone to open that household.",
+    ),
+    ("business", "经营户", "Business"),
     ("search", "搜索", "Search"),
     (
         "search_hint",

@@ -426,6 +426,7 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/dashboard/cleaners", get(pages::cleaners_page))
         .route("/dashboard/households", get(pages::households))
         .route("/dashboard/households/{id}", get(pages::household))
+        .route("/dashboard/plates", get(pages::plates))
         .route("/dashboard/rectifications", get(pages::rectifications))
         .route("/dashboard/map", get(pages::map_page))
         .route("/dashboard/facts/{id}/evidence", get(pages::evidence))

@@ -622,6 +622,89 @@ fn cleaners_data(st: &AppState, ctx: &Ctx) -> Result<Value, PageError> {
 // Households.
 
 /// `GET /dashboard/households?q=`.
+/// The QR code of `text` as an inline SVG (dark modules as one path), for printing.
+fn qr_svg(text: &str) -> Result<String, PageError> {
+    let code = qrcode::QrCode::new(text.as_bytes()).map_err(|_| {
+        PageError::bad(
+            "bad_qr",
+            "二维码内容太长",
+            "the text is too long for a QR code",
+        )
+    })?;
+    let n = code.width();
+    let mut path = String::new();
+    for (i, c) in code.to_colors().iter().enumerate() {
+        if *c == qrcode::Color::Dark {
+            path.push_str(&format!("M{} {}h1v1h-1z", i % n + 4, i / n + 4));
+        }
+    }
+    let side = n + 8;
+    Ok(format!(
+        r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {side} {side}" shape-rendering="crispEdges" role="img"><rect width="{side}" height="{side}" fill="#fff"/><path d="{path}" fill="#000"/></svg>"##
+    ))
+}
+
+/// `GET /dashboard/plates?village=TP`: a printable sheet of door-plate QR codes
+/// (`cunjie://household/ID`, `cunjie://business/ID`) that the phone's 拍二维码 opens.
+pub(crate) async fn plates(State(st): State<AppState>, ctx: Ctx) -> Response {
+    let c = ctx.clone();
+    let res = blocking(move || {
+        let reg = data::registry(&st.db, &c.township.id)?;
+        let wanted = c.query.get("village").map(|v| v.trim().to_owned());
+        let village = match &wanted {
+            Some(code) => reg
+                .villages
+                .iter()
+                .find(|v| &v.code == code)
+                .ok_or_else(|| {
+                    PageError::bad(
+                        "unknown_village",
+                        "本镇没有这个村",
+                        "no such village in this township",
+                    )
+                })?,
+            None => reg.villages.first().ok_or_else(|| {
+                PageError::bad(
+                    "no_village",
+                    "本镇还没有登记村",
+                    "no village registered yet",
+                )
+            })?,
+        };
+        let mut plates = Vec::new();
+        for h in reg.households.iter().filter(|h| h.village == village.id) {
+            plates.push(json!({
+                "plate": h.door_plate,
+                "name": h.head_name,
+                "group": reg.group_name(&h.group.to_string()),
+                "svg": qr_svg(&format!("cunjie://household/{}", h.id))?,
+            }));
+        }
+        for b in reg.businesses.iter().filter(|b| b.village == village.id) {
+            plates.push(json!({
+                "plate": b.door_plate,
+                "name": b.name,
+                "group": c.lang.pick(b.kind.label_zh(), b.kind.label_en()),
+                "svg": qr_svg(&format!("cunjie://business/{}", b.id))?,
+            }));
+        }
+        let villages: Vec<Value> = reg
+            .villages
+            .iter()
+            .map(|v| json!({"code": v.code, "name": v.name, "selected": v.id == village.id}))
+            .collect();
+        Ok(json!({"village": village.name, "villages": villages, "plates": plates}))
+    })
+    .await;
+    respond(
+        &ctx,
+        "/dashboard/plates",
+        "plates.html",
+        "plates_title",
+        res,
+    )
+}
+
 pub(crate) async fn households(State(st): State<AppState>, ctx: Ctx) -> Response {
     let c = ctx.clone();
     let res = blocking(move || {
@@ -677,7 +760,13 @@ pub(crate) async fn households(State(st): State<AppState>, ctx: Ctx) -> Response
                 })
             })
             .collect();
-        Ok(json!({"q": q, "rows": rows, "total": total, "shown": found.len()}))
+        Ok(json!({
+            "q": q,
+            "rows": rows,
+            "total": total,
+            "shown": found.len(),
+            "plates_href": href(&c, "/dashboard/plates", &[]),
+        }))
     })
     .await;
     respond(

@@ -31,6 +31,7 @@ pub(crate) const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/_rect_table.html"),
     ),
     ("notice.html", include_str!("../../templates/notice.html")),
+    ("plates.html", include_str!("../../templates/plates.html")),
     (
         "cleaners.html",
         include_str!("../../templates/cleaners.html"),
