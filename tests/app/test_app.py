@@ -21,6 +21,7 @@ import tempfile
 import threading
 import time
 
+import qrcode
 from PIL import Image
 from selenium import webdriver
 from selenium.common.exceptions import ElementClickInterceptedException, WebDriverException
@@ -84,6 +85,16 @@ def camera_photo(seed):
     img = Image.effect_noise((1600, 1200), 40 + seed).convert("RGB")
     img = Image.merge("RGB", (img.getchannel(0), Image.linear_gradient("L").resize((1600, 1200)), img.getchannel(2)))
     img.save(path, "JPEG", quality=90)
+    return path
+
+
+def door_plate_photo(text):
+    """A photo of a printed door-plate QR code (as the dashboard prints it) on a noisy wall."""
+    path = os.path.join(WORK, "door-plate.jpg")
+    wall = Image.effect_noise((1600, 1200), 30).convert("RGB")
+    code = qrcode.make(text, box_size=12, border=4).convert("RGB")
+    wall.paste(code, (420, 260))
+    wall.save(path, "JPEG", quality=88)
     return path
 
 
@@ -196,9 +207,10 @@ def main():
     enroll(d, inspector_code, "inspector")
     wait(d, q(d, "households"))
     shot(d, "inspector-households")
-    households = d.find_elements(By.CSS_SELECTOR, '[data-testid="households"] [data-testid^="household-"]:not([data-testid$="-inspected"])')
+    households = d.find_elements(By.CSS_SELECTOR, '[data-testid="households"] > li > button')
     assert len(households) >= 2, "the village's households are listed"
     second_id = households[1].get_attribute("data-testid")
+    second_plate = households[1].find_element(By.CSS_SELECTOR, ".plate").text
     d.execute_script("arguments[0].scrollIntoView({block: 'center'})", households[0])
     households[0].click()
     wait(d, q(d, "inspection-title"))
@@ -224,8 +236,12 @@ def main():
 
     # The server goes away; another inspection is recorded offline.
     server.stop()
-    tap(d, second_id)
-    wait(d, q(d, "inspection-title"))
+    # The second household is opened by photographing its door-plate QR code.
+    second = second_id[len("household-"):]
+    wait(d, q(d, "plate-photo")).send_keys(door_plate_photo(f"cunjie://household/{second}"))
+    title = wait(d, q(d, "inspection-title"), timeout=60)
+    assert second_plate in title.text, f"the QR opened {title.text!r}, not {second_plate!r}"
+    shot(d, "inspector-qr-opened")
     tap(d, "inspection-rest-pass")
     tap(d, "inspection-submit")
     wait(d, q(d, "inspection-submitted"))

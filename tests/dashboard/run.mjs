@@ -226,6 +226,21 @@ await check('evidence page reached from a household', async () => {
   assert(pending.trim() === '0', `no photo still pending after the sync: ${pending}`);
 });
 
+await check('door-plate QR sheet: a card per household and business, printable on A4', async () => {
+  await open(page, '/dashboard/households', 'plates-link', 'households');
+  await Promise.all([page.waitForLoadState('load'), page.getByTestId('plates-link').click()]);
+  await page.getByTestId('plates').waitFor();
+  const cards = await count(page, 'plate-card');
+  const qr = await page.locator('[data-testid="plate-card"] svg path').count();
+  assert(cards >= 4 && qr === cards, `a QR code on every card: ${qr} of ${cards}`);
+  await screenshot(page, 'plates');
+  await page.emulateMedia({ media: 'print' });
+  const pdf = await page.pdf({ format: 'A4', printBackground: true });
+  await page.emulateMedia({ media: 'screen' });
+  writeFileSync(join(out, 'plates.pdf'), pdf);
+  assert(pdf.subarray(0, 5).toString() === '%PDF-', 'a PDF');
+});
+
 await check('rectifications, every tab', async () => {
   await open(page, '/dashboard/rectifications', 'rectifications', 'rectifications');
   const tabs = page.locator('[data-testid="rectification-tabs"] a');

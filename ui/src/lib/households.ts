@@ -31,9 +31,26 @@ export function arrangeHouseholds(list: HouseholdItem[], v: ListView): Household
   return [...shown.filter(sampledTodo), ...shown.filter((h) => !sampledTodo(h))];
 }
 
-/** The group chips: the distinct group names, sorted. */
+const DIGITS: Record<string, number> = { 一: 1, 二: 2, 三: 3, 四: 4, 五: 5, 六: 6, 七: 7, 八: 8, 九: 9 };
+
+/** 第三村民组 → 第3村民组, 十二 → 12, 二十 → 20: so that groups sort as numbers. */
+export function numeralsToDigits(s: string): string {
+  return s.replace(/[一二三四五六七八九十]+/g, (m) => {
+    const ten = m.indexOf('十');
+    if (ten < 0) return m.split('').map((c) => DIGITS[c]).join('');
+    const tens = ten === 0 ? 1 : DIGITS[m[ten - 1]] ?? 1;
+    const ones = DIGITS[m[ten + 1]] ?? 0;
+    return String(tens * 10 + ones);
+  });
+}
+
+/** The group chips: the distinct group names in number order (第二 before 第三); businesses last. */
 export function groupsOf(list: HouseholdItem[]): string[] {
-  return Array.from(new Set(list.map((h) => h.groupName).filter(Boolean))).sort();
+  const business = new Set(list.filter((h) => h.kind === 'business').map((h) => h.groupName));
+  const key = (g: string) => (business.has(g) ? '\uffff' : '') + numeralsToDigits(g);
+  return Array.from(new Set(list.map((h) => h.groupName).filter(Boolean))).sort((a, b) =>
+    key(a).localeCompare(key(b), 'zh-CN', { numeric: true }),
+  );
 }
 
 /** How many households of the list are sampled and still to inspect. */

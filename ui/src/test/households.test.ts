@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { arrangeHouseholds, groupsOf, plainDrafts, sampledTodo, sampledTodoCount } from '../lib/households';
+import { arrangeHouseholds, groupsOf, numeralsToDigits, plainDrafts, sampledTodo, sampledTodoCount } from '../lib/households';
 import { setLanguage, t, tr } from '../lib/i18n';
 import { ipc, type HouseholdItem, type ReviewTask } from '../lib/ipc';
 import { household, inspection, installTauri, uninstallTauri } from './mock';
@@ -29,6 +29,17 @@ const LIST = [
   hh('5', { sampledThisMonth: true, groupName: '2组' }),
 ];
 const ids = (l: HouseholdItem[]) => l.map((h) => h.id);
+
+describe('household list: groups', () => {
+  it('sorts group chips as numbers, businesses last', () => {
+    const list = ['太平村第三村民组', '太平村第十一村民组', '太平村第一村民组', '太平村第二村民组'].map((g, i) =>
+      hh(String(i), { groupName: g }),
+    );
+    list.push(hh('b', { kind: 'business', groupName: '经营户' }), hh('x', { groupName: '2组' }), hh('y', { groupName: '10组' }));
+    expect(groupsOf(list)).toEqual(['2组', '10组', '太平村第一村民组', '太平村第二村民组', '太平村第三村民组', '太平村第十一村民组', '经营户']);
+    expect(['三', '十', '十二', '二十', '二十三', '第九组'].map(numeralsToDigits)).toEqual(['3', '10', '12', '20', '23', '第9组']);
+  });
+});
 
 describe('household list: sample', () => {
   it('knows what is sampled and still to inspect', () => {
