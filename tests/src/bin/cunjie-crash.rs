@@ -69,7 +69,8 @@ async fn phone(args: &[String]) -> Result<()> {
     let (url, code) = (&args[1], &args[2]);
     let records: usize = args[3].parse().context("records")?;
     let photo_every: usize = args[4].parse::<usize>().context("photo_every")?.max(1);
-    let seed: u32 = args[5].parse().context("seed")?;
+    // Camera pictures are numbered as in R1 (small numbers: `render_jpeg` multiplies them).
+    let seed = (args[5].parse::<u64>().context("seed")? % 10_000) as u32;
     let device = Device::open(
         &dir,
         DeviceOptions {
@@ -120,7 +121,7 @@ async fn phone(args: &[String]) -> Result<()> {
         for item in &view.items {
             if Some(&item.code) == failed.as_ref() {
                 device.answer_item(&view.id, &item.code, "fail", 1, Some("垃圾未清".into()))?;
-                let camera = camera_jpeg(seed.wrapping_mul(1_000).wrapping_add(made as u32));
+                let camera = camera_jpeg(seed * 1_000 + made as u32);
                 device.attach_item_photo(&view.id, &item.code, &camera, pos)?;
             } else {
                 device.answer_item(&view.id, &item.code, "pass", 1, None)?;
