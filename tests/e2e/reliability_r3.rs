@@ -26,14 +26,17 @@ use cunjie_e2e::reliability::{check_blobs, check_phone, check_receipts, full_siz
 
 const BIN: &str = env!("CARGO_BIN_EXE_cunjie-crash");
 
-/// A failpoint, and the most hits to skip before the kill (a seed picks 0..=max_skip; every
-/// choice is reached by the plan of [`PhonePlan`]). `delayed`: the kill comes 1–30 ms after the
-/// hit, from another thread, while the request the point precedes is in flight.
+/// A failpoint, and the most hits to skip before the kill at the default size (a seed picks
+/// 0..=max_skip; every choice is reached by the default [`PhonePlan`]; the points a phone hits
+/// once per record or photo scale with the full size's records). `delayed`: the kill comes
+/// 1–30 ms after the hit, from another thread, while the request the point precedes is in
+/// flight.
 #[derive(Debug, Clone, Copy)]
 struct Point {
     name: &'static str,
     max_skip: u64,
     delayed: bool,
+    per_record: bool,
 }
 
 const fn point(name: &'static str, max_skip: u64, delayed: bool) -> Point {
@@ -41,6 +44,15 @@ const fn point(name: &'static str, max_skip: u64, delayed: bool) -> Point {
         name,
         max_skip,
         delayed,
+        per_record: false,
+    }
+}
+
+/// A point hit once or more per record or photo.
+const fn per_record(name: &'static str, max_skip: u64, delayed: bool) -> Point {
+    Point {
+        per_record: true,
+        ..point(name, max_skip, delayed)
     }
 }
 
@@ -49,24 +61,24 @@ const PHONE_POINTS: &[Point] = &[
     // The first pull applies the registry page by page (the enrollment's first sync).
     point("phone::pull_page_mid", 20, false),
     // Capture: the derivative, thumbnail and original, each a temp file renamed into place.
-    point("phone::photo_mid_write", 3, false),
-    point("phone::photo_before_rename", 3, false),
-    point("phone::photo_files_written", 1, false),
-    point("phone::after_local_commit", 3, false),
+    per_record("phone::photo_mid_write", 3, false),
+    per_record("phone::photo_before_rename", 3, false),
+    per_record("phone::photo_files_written", 1, false),
+    per_record("phone::after_local_commit", 3, false),
     point("phone::push_in_flight", 1, true),
     point("phone::push_answered", 1, false),
-    point("phone::ack_mid", 3, false),
-    point("phone::chunk_in_flight", 1, true),
-    point("phone::blob_finalised", 1, false),
+    per_record("phone::ack_mid", 3, false),
+    per_record("phone::chunk_in_flight", 1, true),
+    per_record("phone::blob_finalised", 1, false),
 ];
 
 /// The server's pipeline.
 const SERVER_POINTS: &[Point] = &[
     point("server::pull_mid", 2, false),
-    point("server::push_mid_tx", 3, false),
+    per_record("server::push_mid_tx", 3, false),
     point("server::push_committed", 1, false),
-    point("server::chunk_append", 1, false),
-    point("server::blob_finalised", 1, false),
+    per_record("server::chunk_append", 1, false),
+    per_record("server::blob_finalised", 1, false),
 ];
 
 #[derive(Debug, Default)]
@@ -78,6 +90,8 @@ struct Totals {
     receipts: u64,
     committed: u64,
     phone_orphans_swept: u64,
+    server_parts_at_kill: u64,
+    server_stray_blobs_at_kill: u64,
 }
 
 /// One phone of a point's run.
@@ -91,6 +105,8 @@ struct PhoneCase {
 fn r3_crash_points_lose_nothing_duplicate_nothing_leave_no_orphans() {
     let started = Instant::now();
     let seed = seed(20_261_203);
+    // Records of the default plan; a full-size plan reaches proportionally later hits.
+    const DEFAULT_RECORDS: u64 = 4;
     let (seeds, plan) = if full_size() {
         (
             8u64,
@@ -104,7 +120,7 @@ fn r3_crash_points_lose_nothing_duplicate_nothing_leave_no_orphans() {
         (
             2u64,
             PhonePlan {
-                records: 4,
+                records: DEFAULT_RECORDS as u32,
                 photo_every: 2,
                 seed: 0,
             },
@@ -114,10 +130,15 @@ fn r3_crash_points_lose_nothing_duplicate_nothing_leave_no_orphans() {
     let mut totals = Totals::default();
     for p in PHONE_POINTS.iter().chain(SERVER_POINTS) {
         let t = Instant::now();
+        let max_skip = if p.per_record {
+            (p.max_skip + 1) * u64::from(plan.records) / DEFAULT_RECORDS - 1
+        } else {
+            p.max_skip
+        };
         let kills: Vec<Kill> = (0..seeds)
             .map(|_| Kill {
                 point: p.name.to_owned(),
-                skip: rng.below(p.max_skip + 1) as u32,
+                skip: rng.below(max_skip + 1) as u32,
                 delay_ms: if p.delayed { 1 + rng.below(30) } else { 0 },
             })
             .collect();
@@ -136,7 +157,7 @@ fn r3_crash_points_lose_nothing_duplicate_nothing_leave_no_orphans() {
         );
     }
     eprintln!(
-        "R3 (seed {seed}): {} points, {} kills, {} phones; {} records ({} seen committed before a kill or the end) and {} photos; {} receipts; 0 lost, 0 duplicated, integrity ok, 0 dangling, {} orphan photo files left by kills and swept at restart; {:.1} s",
+        "R3 (seed {seed}): {} points, {} kills, {} phones; {} records ({} seen committed before a kill or the end) and {} photos; {} receipts; 0 lost, 0 duplicated, integrity ok, 0 dangling; {} orphan photo files left by phone kills, swept at restart; {} partial uploads and {} blobs without their row left by server kills, finished after restart; {:.1} s",
         totals.points,
         totals.kills,
         totals.kills,
@@ -145,6 +166,8 @@ fn r3_crash_points_lose_nothing_duplicate_nothing_leave_no_orphans() {
         totals.photos,
         totals.receipts,
         totals.phone_orphans_swept,
+        totals.server_parts_at_kill,
+        totals.server_stray_blobs_at_kill,
         started.elapsed().as_secs_f64()
     );
     assert!(
@@ -194,6 +217,10 @@ fn crash_point(p: &Point, kills: &[Kill], plan: PhonePlan, seed: u64, totals: &m
                 status.as_ref().is_some_and(killed),
                 "the server was killed at {kill} (seed {seed}): {status:?}"
             );
+            // What the kill left in the data folder: resumed or swept after the restart.
+            let left = server_leftovers(server.dir());
+            totals.server_parts_at_kill += left.parts as u64;
+            totals.server_stray_blobs_at_kill += left.stray_blobs as u64;
             server.start(None);
         } else {
             let first = run_phone(

@@ -289,10 +289,7 @@ impl ServerProcess {
             .strip_prefix("listening ")
             .and_then(|p| p.parse().ok())
             .unwrap_or_else(|| panic!("server child did not start: {line:?}"));
-        assert!(
-            self.port == 0 || self.port == port,
-            "restarted on its port"
-        );
+        assert!(self.port == 0 || self.port == port, "restarted on its port");
         self.port = port;
         self.child = Some(child);
     }

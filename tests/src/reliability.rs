@@ -778,8 +778,7 @@ pub fn check_phone(
         store.integrity_ok().expect("check"),
         "phone {i}: integrity ok"
     );
-    let acked: BTreeSet<(i64, String)> =
-        rows2(&local, "SELECT seq, mutation_id FROM acked_log", []);
+    let acked: BTreeSet<(i64, String)> = rows2(local, "SELECT seq, mutation_id FROM acked_log", []);
     let next_seq: i64 = local
         .query_row("SELECT next_seq FROM device_state", [], |r| r.get(0))
         .expect("next seq");
@@ -789,7 +788,7 @@ pub fn check_phone(
         "phone {i}: every seq it made is acknowledged (seed {seed})"
     );
     let on_server: BTreeSet<(i64, String)> = rows2(
-        &db,
+        db,
         "SELECT seq, mutation_id FROM receipt WHERE device_id = ?1",
         [&device],
     );
@@ -812,7 +811,7 @@ pub fn check_phone(
 
     // Facts: each of the phone's facts on the server, the same row.
     let local_facts: BTreeSet<(String, String)> =
-        rows2(&local, "SELECT id, origin || '|' || row_json FROM fact", []);
+        rows2(local, "SELECT id, origin || '|' || row_json FROM fact", []);
     for (id, row) in local_facts {
         let (origin, row) = row.split_once('|').expect("origin|row");
         let remote: Option<String> = db
@@ -820,9 +819,8 @@ pub fn check_phone(
                 r.get(0)
             })
             .ok();
-        let remote = remote.unwrap_or_else(|| {
-            panic!("phone {i}: fact {id} reached the server (seed {seed})")
-        });
+        let remote = remote
+            .unwrap_or_else(|| panic!("phone {i}: fact {id} reached the server (seed {seed})"));
         assert_eq!(
             without_server_time(&remote),
             without_server_time(row),
@@ -835,7 +833,7 @@ pub fn check_phone(
 
     // Rectifications this phone holds: the same row and version as the server's.
     let local_orders: BTreeSet<(String, String)> = rows2(
-        &local,
+        local,
         "SELECT id, row_json || '|' || server_version FROM rectification",
         [],
     );
@@ -846,9 +844,7 @@ pub fn check_phone(
                 [&id],
                 |r| r.get(0),
             )
-            .unwrap_or_else(|_| {
-                panic!("phone {i}: order {id} on the server (seed {seed})")
-            });
+            .unwrap_or_else(|_| panic!("phone {i}: order {id} on the server (seed {seed})"));
         let (l, lv) = row.rsplit_once('|').expect("row|version");
         let (r, rv) = remote.rsplit_once('|').expect("row|version");
         assert_eq!(
@@ -860,7 +856,7 @@ pub fn check_phone(
 
     // Photos: every one stored on the server, byte-identical, hashing to its name.
     let local_photos: BTreeSet<(String, String)> =
-        rows2(&local, "SELECT sha256, local_path FROM photo", []);
+        rows2(local, "SELECT sha256, local_path FROM photo", []);
     for (sha, path) in local_photos {
         let bytes = std::fs::read(store.photo_file(&path)).expect("the phone's copy");
         let state: String = db

@@ -12,7 +12,10 @@
 //! of its own (every `PHOTO_EVERY`-th with a failed item and a photo through the capture
 //! pipeline), printing `committed ID` for each one whose submit returned and syncing after
 //! every second one, then syncs until quiet.
-#![allow(clippy::print_stdout, reason = "the child reports to the test on stdout")]
+#![allow(
+    clippy::print_stdout,
+    reason = "the child reports to the test on stdout"
+)]
 
 use std::path::PathBuf;
 use std::sync::Arc;
