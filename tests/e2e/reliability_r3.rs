@@ -242,13 +242,17 @@ fn crash_point(p: &Point, kills: &[Kill], plan: PhonePlan, seed: u64, totals: &m
             totals.phone_orphans_swept += left.orphans as u64;
         }
         totals.kills += 1;
-        // The restart: the app opens its folder again and syncs until quiet.
+        // The restart: the app opens its folder again, the person goes on (new pictures: a
+        // picture taken again must not overwrite what the kill left) and it syncs until quiet.
         let again: PhoneRun = run_phone(
             Path::new(BIN),
             &phone,
             &server.url(),
             None,
-            plan,
+            PhonePlan {
+                seed: plan.seed + 5_000,
+                ..plan
+            },
             None,
             timeout,
         );

@@ -125,7 +125,7 @@ pub struct PhonePlan {
     pub records: u32,
     /// Every how many inspections one carries a photo.
     pub photo_every: u32,
-    /// Seeds the camera pictures.
+    /// Seeds the camera pictures (modulo 10,000: the same seed takes the same pictures).
     pub seed: u64,
 }
 
