@@ -8,4 +8,5 @@ mod offline_week;
 mod photos;
 mod reliability_r1;
 mod reliability_r2;
+mod reliability_r3;
 mod review;

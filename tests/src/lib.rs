@@ -5,6 +5,7 @@
 //! PostgreSQL URL) with the demo township; `phone::Phone` is a simulated phone with a real store
 //! and the real sync engine over HTTP. Nothing touches the real app-data folder.
 
+pub mod crash;
 pub mod evidence;
 pub mod fault;
 pub mod fieldday;

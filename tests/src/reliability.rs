@@ -628,126 +628,14 @@ impl Fleet {
         let db = self.server_db();
         let d = &self.server.demo;
 
-        // Receipts: one per mutation, the same (seq, mutation id) pairs as each phone's log.
-        let dup_receipts: i64 = db
-            .query_row(
-                "SELECT count(*) FROM (SELECT mutation_id FROM receipt GROUP BY mutation_id HAVING count(*) > 1)",
-                [],
-                |r| r.get(0),
-            )
-            .expect("count");
-        assert_eq!(
-            dup_receipts, 0,
-            "0 duplicated: one receipt per mutation id (seed {seed})"
-        );
-        let rejected: Vec<(String, String)> = db
-            .prepare("SELECT code, reason FROM receipt WHERE status != 'applied'")
-            .expect("prepare")
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-            .expect("query")
-            .collect::<Result<_, _>>()
-            .expect("rows");
-        assert!(
-            rejected.is_empty(),
-            "every mutation applied, none refused (seed {seed}): {rejected:?}"
-        );
+        check_receipts(&db, seed);
         let mut receipts = 0u64;
         let mut fact_ids: BTreeSet<String> = BTreeSet::new();
         let mut photos: Vec<(PhotoHash, Vec<u8>)> = Vec::new();
         for (i, m) in self.members.iter().enumerate() {
             let store = m.phone.store();
-            let device = store.device_id().to_string();
-            let counts = store.pending_counts().expect("counts");
-            assert_eq!(
-                (counts.records, counts.photos),
-                (0, 0),
-                "phone {i}: outbox and photo queue empty (seed {seed})"
-            );
-            assert!(
-                store.integrity_ok().expect("check"),
-                "phone {i}: integrity ok"
-            );
             let local = rusqlite::Connection::open(m.phone.db_path()).expect("phone db");
-            let acked: BTreeSet<(i64, String)> =
-                rows2(&local, "SELECT seq, mutation_id FROM acked_log", []);
-            let next_seq: i64 = local
-                .query_row("SELECT next_seq FROM device_state", [], |r| r.get(0))
-                .expect("next seq");
-            assert_eq!(
-                acked.len() as i64,
-                next_seq - 1,
-                "phone {i}: every seq it made is acknowledged (seed {seed})"
-            );
-            let on_server: BTreeSet<(i64, String)> = rows2(
-                &db,
-                "SELECT seq, mutation_id FROM receipt WHERE device_id = ?1",
-                [&device],
-            );
-            assert_eq!(
-                on_server, acked,
-                "phone {i}: the server's receipts are exactly the phone's acknowledged mutations (seed {seed})"
-            );
-            let last_seq: i64 = db
-                .query_row(
-                    "SELECT last_seq FROM device WHERE id = ?1",
-                    [&device],
-                    |r| r.get(0),
-                )
-                .expect("device row");
-            assert_eq!(
-                last_seq,
-                next_seq - 1,
-                "phone {i}: server last_seq = the phone's last acknowledged seq (seed {seed})"
-            );
-            receipts += acked.len() as u64;
-
-            // Facts: each of the phone's facts on the server, the same row.
-            let local_facts: BTreeSet<(String, String)> =
-                rows2(&local, "SELECT id, origin || '|' || row_json FROM fact", []);
-            for (id, row) in local_facts {
-                let (origin, row) = row.split_once('|').expect("origin|row");
-                let remote: Option<String> = db
-                    .query_row("SELECT row_json FROM fact WHERE id = ?1", [&id], |r| {
-                        r.get(0)
-                    })
-                    .ok();
-                let remote = remote.unwrap_or_else(|| {
-                    panic!("phone {i}: fact {id} reached the server (seed {seed})")
-                });
-                assert_eq!(
-                    without_server_time(&remote),
-                    without_server_time(row),
-                    "phone {i}: fact {id} is the same row on phone and server (seed {seed})"
-                );
-                if origin == "local" {
-                    assert!(fact_ids.insert(id), "a fact made on one phone only");
-                }
-            }
-
-            // Rectifications this phone holds: the same row and version as the server's.
-            let local_orders: BTreeSet<(String, String)> = rows2(
-                &local,
-                "SELECT id, row_json || '|' || server_version FROM rectification",
-                [],
-            );
-            for (id, row) in local_orders {
-                let remote: String = db
-                    .query_row(
-                        "SELECT row_json || '|' || server_version FROM rectification WHERE id = ?1",
-                        [&id],
-                        |r| r.get(0),
-                    )
-                    .unwrap_or_else(|_| {
-                        panic!("phone {i}: order {id} on the server (seed {seed})")
-                    });
-                let (l, lv) = row.rsplit_once('|').expect("row|version");
-                let (r, rv) = remote.rsplit_once('|').expect("row|version");
-                assert_eq!(
-                    (json(r), rv),
-                    (json(l), lv),
-                    "phone {i}: order {id} is the same row and version on phone and server (seed {seed})"
-                );
-            }
+            receipts += check_phone(&db, i, &store, &local, seed, &mut fact_ids, &mut photos);
 
             // Inspectors: every household of the village, row by row.
             if m.role == Role::Inspector {
@@ -782,24 +670,6 @@ impl Fleet {
                         "phone {i}: household {id} took each edit once, and the phone has its version (seed {seed})"
                     );
                 }
-            }
-
-            // Photos: every one stored on the server, byte-identical, hashing to its name.
-            let local_photos: BTreeSet<(String, String)> =
-                rows2(&local, "SELECT sha256, local_path FROM photo", []);
-            for (sha, path) in local_photos {
-                let bytes = std::fs::read(store.photo_file(&path)).expect("the phone's copy");
-                let state: String = db
-                    .query_row("SELECT state FROM photo WHERE sha256 = ?1", [&sha], |r| {
-                        r.get(0)
-                    })
-                    .unwrap_or_else(|_| panic!("phone {i}: photo {sha} attested (seed {seed})"));
-                assert_eq!(
-                    state, "stored",
-                    "phone {i}: photo {sha} stored (seed {seed})"
-                );
-                let h: PhotoHash = sha.parse().expect("hash");
-                photos.push((h, bytes));
             }
         }
         let total_receipts: i64 = db
@@ -838,25 +708,7 @@ impl Fleet {
             (r.photos, r.photos),
             "every photo once (seed {seed})"
         );
-        for (h, bytes) in &photos {
-            let path = self
-                .server_dir
-                .join("blobs")
-                .join(&h.as_str()[0..2])
-                .join(&h.as_str()[2..4])
-                .join(h.as_str());
-            let stored = std::fs::read(&path)
-                .unwrap_or_else(|_| panic!("photo {h} in the server's blob store (seed {seed})"));
-            assert_eq!(
-                sha256_hex(&stored),
-                h.clone(),
-                "0 corrupt: the stored bytes hash to the name (seed {seed})"
-            );
-            assert!(
-                stored == *bytes,
-                "0 corrupt: photo {h} is byte-identical on phone and server (seed {seed})"
-            );
-        }
+        check_blobs(&self.server_dir, &photos, seed);
         let faults = self.proxy.counts();
         Verdict {
             phones: self.members.len(),
@@ -869,6 +721,179 @@ impl Fleet {
             photo_ratio: faults.photo_up as f64 / r.photo_bytes.max(1) as f64,
             elapsed: self.started.elapsed(),
         }
+    }
+}
+
+/// The final check's receipts on the server: no `mutation_id` has two receipts, and every
+/// receipt is `applied`.
+pub fn check_receipts(db: &rusqlite::Connection, seed: u64) {
+    // Receipts: one per mutation, the same (seq, mutation id) pairs as each phone's log.
+    let dup_receipts: i64 = db
+        .query_row(
+            "SELECT count(*) FROM (SELECT mutation_id FROM receipt GROUP BY mutation_id HAVING count(*) > 1)",
+            [],
+            |r| r.get(0),
+        )
+        .expect("count");
+    assert_eq!(
+        dup_receipts, 0,
+        "0 duplicated: one receipt per mutation id (seed {seed})"
+    );
+    let rejected: Vec<(String, String)> = db
+        .prepare("SELECT code, reason FROM receipt WHERE status != 'applied'")
+        .expect("prepare")
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .expect("query")
+        .collect::<Result<_, _>>()
+        .expect("rows");
+    assert!(
+        rejected.is_empty(),
+        "every mutation applied, none refused (seed {seed}): {rejected:?}"
+    );
+}
+
+/// The final check of one phone against the server (sync.md §6): outbox and photo queue empty,
+/// `PRAGMA integrity_check` ok, every seq it made acknowledged, the server's receipts exactly its
+/// `(seq, mutation_id)` pairs and `last_seq` its last seq; each of its facts and rectification
+/// orders the same row (and version) on the server; each of its photos `stored` on the server.
+/// Adds its own facts to `fact_ids` (a fact made on two phones panics) and its photos' bytes to
+/// `photos` (for [`check_blobs`]); answers its receipts. Panics with the seed.
+pub fn check_phone(
+    db: &rusqlite::Connection,
+    i: usize,
+    store: &cunjie_store::Store,
+    local: &rusqlite::Connection,
+    seed: u64,
+    fact_ids: &mut BTreeSet<String>,
+    photos: &mut Vec<(PhotoHash, Vec<u8>)>,
+) -> u64 {
+    let device = store.device_id().to_string();
+    let counts = store.pending_counts().expect("counts");
+    assert_eq!(
+        (counts.records, counts.photos),
+        (0, 0),
+        "phone {i}: outbox and photo queue empty (seed {seed})"
+    );
+    assert!(
+        store.integrity_ok().expect("check"),
+        "phone {i}: integrity ok"
+    );
+    let acked: BTreeSet<(i64, String)> = rows2(local, "SELECT seq, mutation_id FROM acked_log", []);
+    let next_seq: i64 = local
+        .query_row("SELECT next_seq FROM device_state", [], |r| r.get(0))
+        .expect("next seq");
+    assert_eq!(
+        acked.len() as i64,
+        next_seq - 1,
+        "phone {i}: every seq it made is acknowledged (seed {seed})"
+    );
+    let on_server: BTreeSet<(i64, String)> = rows2(
+        db,
+        "SELECT seq, mutation_id FROM receipt WHERE device_id = ?1",
+        [&device],
+    );
+    assert_eq!(
+        on_server, acked,
+        "phone {i}: the server's receipts are exactly the phone's acknowledged mutations (seed {seed})"
+    );
+    let last_seq: i64 = db
+        .query_row(
+            "SELECT last_seq FROM device WHERE id = ?1",
+            [&device],
+            |r| r.get(0),
+        )
+        .expect("device row");
+    assert_eq!(
+        last_seq,
+        next_seq - 1,
+        "phone {i}: server last_seq = the phone's last acknowledged seq (seed {seed})"
+    );
+
+    // Facts: each of the phone's facts on the server, the same row.
+    let local_facts: BTreeSet<(String, String)> =
+        rows2(local, "SELECT id, origin || '|' || row_json FROM fact", []);
+    for (id, row) in local_facts {
+        let (origin, row) = row.split_once('|').expect("origin|row");
+        let remote: Option<String> = db
+            .query_row("SELECT row_json FROM fact WHERE id = ?1", [&id], |r| {
+                r.get(0)
+            })
+            .ok();
+        let remote = remote
+            .unwrap_or_else(|| panic!("phone {i}: fact {id} reached the server (seed {seed})"));
+        assert_eq!(
+            without_server_time(&remote),
+            without_server_time(row),
+            "phone {i}: fact {id} is the same row on phone and server (seed {seed})"
+        );
+        if origin == "local" {
+            assert!(fact_ids.insert(id), "a fact made on one phone only");
+        }
+    }
+
+    // Rectifications this phone holds: the same row and version as the server's.
+    let local_orders: BTreeSet<(String, String)> = rows2(
+        local,
+        "SELECT id, row_json || '|' || server_version FROM rectification",
+        [],
+    );
+    for (id, row) in local_orders {
+        let remote: String = db
+            .query_row(
+                "SELECT row_json || '|' || server_version FROM rectification WHERE id = ?1",
+                [&id],
+                |r| r.get(0),
+            )
+            .unwrap_or_else(|_| panic!("phone {i}: order {id} on the server (seed {seed})"));
+        let (l, lv) = row.rsplit_once('|').expect("row|version");
+        let (r, rv) = remote.rsplit_once('|').expect("row|version");
+        assert_eq!(
+            (json(r), rv),
+            (json(l), lv),
+            "phone {i}: order {id} is the same row and version on phone and server (seed {seed})"
+        );
+    }
+
+    // Photos: every one stored on the server, byte-identical, hashing to its name.
+    let local_photos: BTreeSet<(String, String)> =
+        rows2(local, "SELECT sha256, local_path FROM photo", []);
+    for (sha, path) in local_photos {
+        let bytes = std::fs::read(store.photo_file(&path)).expect("the phone's copy");
+        let state: String = db
+            .query_row("SELECT state FROM photo WHERE sha256 = ?1", [&sha], |r| {
+                r.get(0)
+            })
+            .unwrap_or_else(|_| panic!("phone {i}: photo {sha} attested (seed {seed})"));
+        assert_eq!(
+            state, "stored",
+            "phone {i}: photo {sha} stored (seed {seed})"
+        );
+        let h: PhotoHash = sha.parse().expect("hash");
+        photos.push((h, bytes));
+    }
+    acked.len() as u64
+}
+
+/// Every photo in the server's blob store under `server_dir`, hashing to its name and
+/// byte-identical to the phone's copy.
+pub fn check_blobs(server_dir: &std::path::Path, photos: &[(PhotoHash, Vec<u8>)], seed: u64) {
+    for (h, bytes) in photos {
+        let path = server_dir
+            .join("blobs")
+            .join(&h.as_str()[0..2])
+            .join(&h.as_str()[2..4])
+            .join(h.as_str());
+        let stored = std::fs::read(&path)
+            .unwrap_or_else(|_| panic!("photo {h} in the server's blob store (seed {seed})"));
+        assert_eq!(
+            sha256_hex(&stored),
+            h.clone(),
+            "0 corrupt: the stored bytes hash to the name (seed {seed})"
+        );
+        assert!(
+            stored == *bytes,
+            "0 corrupt: photo {h} is byte-identical on phone and server (seed {seed})"
+        );
     }
 }
 

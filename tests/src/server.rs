@@ -34,17 +34,8 @@ impl TestServer {
 
     /// Starts a server on `db_url` with `demo` seeded.
     pub fn start_on(dir: tempfile::TempDir, db_url: &str, demo: DemoTownship) -> Self {
-        let db = Db::open(db_url).expect("server database opens");
+        let (db, office) = seed_township(db_url, &demo);
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-        let office = Township::init(
-            db.clone(),
-            clock.clone(),
-            &demo.township,
-            "admin",
-            "correct horse battery",
-        )
-        .expect("township");
-        demo.seed(&office).expect("demo seeded");
         let std_listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
         std_listener.set_nonblocking(true).expect("nonblocking");
         let url = format!("http://{}", std_listener.local_addr().expect("addr"));
@@ -111,6 +102,22 @@ impl TestServer {
             .enrollment_code(person, role, 7)
             .expect("enrollment code")
     }
+}
+
+/// Opens the server database at `db_url`, creates the demo township with its administrator
+/// (`admin` / `correct horse battery`) and seeds it. Answers the database and the office.
+pub fn seed_township(db_url: &str, demo: &DemoTownship) -> (Db, Township) {
+    let db = Db::open(db_url).expect("server database opens");
+    let office = Township::init(
+        db.clone(),
+        Arc::new(SystemClock),
+        &demo.township,
+        "admin",
+        "correct horse battery",
+    )
+    .expect("township");
+    demo.seed(&office).expect("demo seeded");
+    (db, office)
 }
 
 impl Drop for TestServer {

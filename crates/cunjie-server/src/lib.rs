@@ -14,6 +14,15 @@
 //! [`Blobs`], [`sweep_uploads`], and [`Township`] for the office's operations (init, import,
 //! enroll, revoke).
 
+/// A crash-test failpoint (R3, `docs/reliability.md`): `fail::fail_point!` with the
+/// `failpoints` feature, nothing without it.
+macro_rules! failpoint {
+    ($name:literal) => {
+        #[cfg(feature = "failpoints")]
+        fail::fail_point!($name);
+    };
+}
+
 mod api;
 pub mod blobs;
 mod core;

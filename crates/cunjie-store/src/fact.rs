@@ -113,6 +113,7 @@ impl Store {
             None,
         )?;
         tx.commit()?;
+        failpoint!("phone::after_local_commit");
         Ok(seq)
     }
 
@@ -160,6 +161,7 @@ impl Store {
             None,
         )?;
         tx.commit()?;
+        failpoint!("phone::after_local_commit");
         Ok(seq)
     }
 

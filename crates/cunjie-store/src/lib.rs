@@ -12,6 +12,15 @@
 //! What this crate does not do: network (see `cunjie-sync`), image work (`cunjie-media`),
 //! or deciding what is valid (that is `cunjie_domain::validate`, which the store calls).
 
+/// A crash-test failpoint (R3, `docs/reliability.md`): `fail::fail_point!` with the
+/// `failpoints` feature, nothing without it.
+macro_rules! failpoint {
+    ($name:literal) => {
+        #[cfg(feature = "failpoints")]
+        fail::fail_point!($name);
+    };
+}
+
 mod db;
 mod draft;
 mod enrollment;

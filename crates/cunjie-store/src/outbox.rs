@@ -206,6 +206,7 @@ impl Store {
                         };
                     }
                     moved += 1;
+                    failpoint!("phone::ack_mid");
                 }
             }
             let left: Option<i64> =

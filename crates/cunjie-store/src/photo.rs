@@ -255,9 +255,13 @@ fn write_durable(dir: &Path, name: &str, bytes: &[u8]) -> std::io::Result<PathBu
     let tmp = dir.join(format!(".{name}.tmp"));
     {
         let mut f = File::create(&tmp)?;
-        f.write_all(bytes)?;
+        let half = bytes.len() / 2;
+        f.write_all(&bytes[..half])?;
+        failpoint!("phone::photo_mid_write");
+        f.write_all(&bytes[half..])?;
         f.sync_all()?;
     }
+    failpoint!("phone::photo_before_rename");
     fs::rename(&tmp, &path)?;
     sync_dir(dir)?;
     Ok(path)
@@ -363,6 +367,7 @@ impl Store {
             attestation: Box::new(a.clone()),
             signature: p.signature.clone(),
         };
+        failpoint!("phone::photo_files_written");
         let mutation: MutationId = self.ids.next();
         let tx = self.conn.transaction()?;
         tx.execute(

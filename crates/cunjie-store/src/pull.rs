@@ -230,6 +230,7 @@ impl Store {
                 outcome.kept_local += 1;
             }
             outcome.applied += 1;
+            failpoint!("phone::pull_page_mid");
         }
         tx.execute(
             "INSERT INTO sync_cursor (scope, after, epoch, updated_at) VALUES (?1, ?2, ?3, ?4)

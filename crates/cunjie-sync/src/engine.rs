@@ -395,6 +395,7 @@ impl<T: Transport> SyncEngine<T> {
                 let first = seqs[0];
                 self.with_store(|s| s.mark_in_flight(&seqs))?;
                 let req = PushRequest { mutations: batch };
+                failpoint!("phone::push_in_flight");
                 // A lost answer is retried as is: the server answers settled seqs from its
                 // receipts, so each mutation takes effect exactly once.
                 let resp = match self
@@ -422,6 +423,7 @@ impl<T: Transport> SyncEngine<T> {
                         return Err(self.transport_failed(e));
                     }
                 };
+                failpoint!("phone::push_answered");
                 let outcome = interpret_push(&seqs, &resp);
                 // Hand the store only what this batch settled, so an answer that runs ahead
                 // of the batch (an earlier answer was lost) cannot confuse it.

@@ -16,6 +16,15 @@
 //! The store is synchronous and shared as `Arc<Mutex<Store>>`; the engine locks it only around
 //! each store call, never across a network wait.
 
+/// A crash-test failpoint (R3, `docs/reliability.md`): `fail::fail_point!` with the
+/// `failpoints` feature, nothing without it.
+macro_rules! failpoint {
+    ($name:literal) => {
+        #[cfg(feature = "failpoints")]
+        fail::fail_point!($name);
+    };
+}
+
 mod engine;
 mod http;
 mod transport;

@@ -209,12 +209,17 @@ impl<T: Transport> SyncEngine<T> {
                 // once drops again, and on 2G every byte that gets through must count. The
                 // whole file's SHA-256 is checked at the end either way.
                 let checksum = !*link_dropped;
+                failpoint!("phone::chunk_in_flight");
                 match self
                     .transport()
                     .upload_chunk(token, &u, offset, piece, checksum)
                     .await
                 {
                     Ok(new) => {
+                        if new == size {
+                            // The server stored the blob; the phone has not recorded it yet.
+                            failpoint!("phone::blob_finalised");
+                        }
                         self.with_store(|s| s.upload_progress(sha, new, sent))?;
                         delays = self.config().backoff.build();
                         chunk.grow();

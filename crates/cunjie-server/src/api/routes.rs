@@ -121,9 +121,9 @@ async fn push_batch(
         ));
     }
     let now = state.clock.now();
-    Ok(Json(
-        run(&state, move |tx| Ok(push::push(tx, &dev, &req, now)?)).await?,
-    ))
+    let answer = run(&state, move |tx| Ok(push::push(tx, &dev, &req, now)?)).await?;
+    failpoint!("server::push_committed");
+    Ok(Json(answer))
 }
 
 async fn scopes(
@@ -159,7 +159,7 @@ async fn pull_page(
     let now = state.clock.now();
     Ok(Json(
         run(&state, move |tx| {
-            Ok(pull::pull(
+            let page = pull::pull(
                 tx,
                 &dev,
                 &q.scope,
@@ -168,7 +168,9 @@ async fn pull_page(
                 q.limit.unwrap_or(500),
                 &pull::optional_kinds(q.with.as_deref()),
                 now,
-            )?)
+            )?;
+            failpoint!("server::pull_mid");
+            Ok(page)
         })
         .await?,
     ))

@@ -600,6 +600,7 @@ impl Writer {
                         )));
                     }
                     file.write_all(&data).await.map_err(io_error)?;
+                    failpoint!("server::chunk_append");
                     if let Some(h) = hasher.as_mut() {
                         h.update(&data);
                     }
@@ -709,6 +710,7 @@ impl Writer {
                 .await
                 .map_err(ApiError::internal)?;
         }
+        failpoint!("server::blob_finalised");
         let done = up.clone();
         run(state, move |tx| {
             Ok(photos::finish_upload(tx, &done, &verification, now)?)

@@ -84,6 +84,7 @@ pub(crate) fn push(
         } else {
             let status = apply(tx, dev, m, now)?;
             save_receipt(tx, dev, m, &status, now)?;
+            failpoint!("server::push_mid_tx");
             last_seq = m.seq;
             status
         };
