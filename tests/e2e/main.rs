@@ -3,6 +3,7 @@
 mod demo;
 mod device;
 mod fieldday;
+mod load;
 mod network;
 mod offline_week;
 mod photos;

@@ -298,15 +298,24 @@ fn final_check(
     totals: &mut Totals,
 ) {
     let db = server.db();
-    check_receipts(&db, seed);
+    let store = server.store();
+    check_receipts(&store, seed);
     let mut receipts = 0u64;
     let mut fact_ids = std::collections::BTreeSet::new();
     let mut photos: Vec<(PhotoHash, Vec<u8>)> = Vec::new();
     for (i, phone) in phones.iter().enumerate() {
         let dir: PathBuf = phone.dir.path().join("phone");
-        let store = open_phone_store(&dir);
+        let phone_store = open_phone_store(&dir);
         let local = rusqlite::Connection::open(dir.join("cunjie.db")).expect("phone db");
-        receipts += check_phone(&db, i, &store, &local, seed, &mut fact_ids, &mut photos);
+        receipts += check_phone(
+            &store,
+            i,
+            &phone_store,
+            &local,
+            seed,
+            &mut fact_ids,
+            &mut photos,
+        );
         for id in &phone.committed {
             assert!(
                 fact_ids.contains(id),

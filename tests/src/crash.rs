@@ -257,6 +257,12 @@ impl ServerProcess {
         rusqlite::Connection::open(self.dir.path().join("server.db")).expect("server database")
     }
 
+    /// The server database through the server's own storage layer, as the final check reads it.
+    pub fn store(&self) -> cunjie_server::Db {
+        let url = format!("sqlite://{}", self.dir.path().join("server.db").display());
+        cunjie_server::Db::open(&url).expect("server database")
+    }
+
     /// A one-time enrollment code for the inspector of village `v`.
     pub fn inspector_code(&self, v: usize) -> String {
         self.office

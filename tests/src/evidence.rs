@@ -11,8 +11,8 @@ use sha2::{Digest, Sha256};
 /// `seed`), so every seed gives different bytes.
 pub fn render_jpeg(seed: u32, width: u32, height: u32) -> Vec<u8> {
     let img = RgbImage::from_fn(width, height, |x, y| {
-        let mx = (seed * 37) % width.max(1);
-        let my = (seed * 53) % height.max(1);
+        let mx = seed.wrapping_mul(37) % width.max(1);
+        let my = seed.wrapping_mul(53) % height.max(1);
         if x.abs_diff(mx) < 12 && y.abs_diff(my) < 12 {
             Rgb([200, 30, 30])
         } else {

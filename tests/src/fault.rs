@@ -119,6 +119,22 @@ pub struct FaultStats {
     pub photo_up: AtomicU64,
     /// Exchanges that failed because the server side broke (not injected).
     pub upstream_errors: AtomicU64,
+    /// Every answer the server gave in full: what was asked, the status and how long it took.
+    pub answers: Mutex<Vec<Answer>>,
+}
+
+/// One answer the server gave, timed by the proxy from connecting to the server until the
+/// answer was read whole (what the phone waits for, less the lane's latency).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Answer {
+    /// The request's method.
+    pub method: String,
+    /// The request's path (without the query).
+    pub path: String,
+    /// The answer's status.
+    pub status: u16,
+    /// Server time, in microseconds.
+    pub micros: u64,
 }
 
 /// A snapshot of [`FaultStats`].
@@ -424,6 +440,15 @@ impl FaultProxy {
     pub fn counts(&self) -> FaultCounts {
         self.stats.snapshot()
     }
+
+    /// Every answer the server gave in full so far, in the order they came.
+    pub fn answers(&self) -> Vec<Answer> {
+        self.stats
+            .answers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
 }
 
 impl Drop for FaultProxy {
@@ -460,6 +485,10 @@ struct Message {
     bytes: Vec<u8>,
     head_len: usize,
     method: String,
+    /// A request's path (without the query); empty for an answer.
+    path: String,
+    /// An answer's status; 0 for a request.
+    status: u16,
     close: bool,
 }
 
@@ -564,11 +593,14 @@ async fn read_message(
             _ => {}
         }
     }
-    let (method, no_body) = match for_method {
-        None => (
-            first.split(' ').next().unwrap_or_default().to_owned(),
-            false,
-        ),
+    let (method, path, status, no_body) = match for_method {
+        None => {
+            let mut words = first.split(' ');
+            let method = words.next().unwrap_or_default().to_owned();
+            let target = words.next().unwrap_or_default();
+            let path = target.split('?').next().unwrap_or_default().to_owned();
+            (method, path, 0, false)
+        }
         Some(m) => {
             let status: u16 = first
                 .split(' ')
@@ -577,6 +609,8 @@ async fn read_message(
                 .unwrap_or(0);
             (
                 m.to_owned(),
+                String::new(),
+                status,
                 m == "HEAD" || status / 100 == 1 || status == 204 || status == 304,
             )
         }
@@ -652,6 +686,8 @@ async fn read_message(
         bytes,
         head_len: head_end,
         method,
+        path,
+        status,
         close,
     }))
 }
@@ -683,6 +719,7 @@ async fn to_server(
     bps: Option<u64>,
     stats: &FaultStats,
 ) -> std::io::Result<Message> {
+    let started = Instant::now();
     let up = TcpStream::connect(upstream).await?;
     let _ = up.set_nodelay(true);
     write_paced(&up, &req.bytes, bps).await?;
@@ -696,6 +733,17 @@ async fn to_server(
     .map_err(|_| std::io::Error::from(std::io::ErrorKind::TimedOut))??
     .ok_or_else(|| bad("server closed without answering"))?;
     close(up, false);
+    let answer = Answer {
+        method: req.method.clone(),
+        path: req.path.clone(),
+        status: resp.status,
+        micros: started.elapsed().as_micros() as u64,
+    };
+    stats
+        .answers
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .push(answer);
     Ok(resp)
 }
 

@@ -5,7 +5,6 @@
 //! compare the server and every phone row by row and photo by photo, and count receipts.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -20,7 +19,9 @@ use cunjie_domain::ids::{PersonId, RectificationId};
 use cunjie_domain::person::Role;
 use cunjie_domain::place::{Facility, Household, ZoneGeometry};
 use cunjie_domain::template::presets;
+use cunjie_server::Db;
 use cunjie_server::demo::demo_township;
+use cunjie_server::store::Value;
 use cunjie_sync::SyncReport;
 
 use crate::evidence::sha256_hex;
@@ -63,6 +64,11 @@ pub struct FleetSize {
 }
 
 impl FleetSize {
+    /// The demo township of this size.
+    pub fn demo(&self) -> cunjie_server::demo::DemoTownship {
+        demo_township(self.villages, self.groups, self.households)
+    }
+
     /// Phones: one per inspector and cleaner.
     pub fn phones(&self) -> usize {
         self.villages * (1 + self.groups as usize)
@@ -166,7 +172,6 @@ pub struct Fleet {
     pub server: TestServer,
     /// The proxy between them.
     pub proxy: FaultProxy,
-    server_dir: PathBuf,
     members: Vec<Member>,
     rng: Rng,
     recorded: Recorded,
@@ -188,18 +193,25 @@ impl std::fmt::Debug for Fleet {
 }
 
 impl Fleet {
-    /// Starts a server with the demo township of `size`, a proxy with a clean lane per phone,
-    /// and enrolls every phone through its lane (then one clean sync pulls the registry).
+    /// Starts a server (in this process, on SQLite) with the demo township of `size`, a proxy
+    /// with a clean lane per phone, and enrolls every phone through its lane (then one clean
+    /// sync pulls the registry).
     pub async fn start(size: FleetSize, seed: u64) -> Self {
         let started = Instant::now();
         let dir = tempfile::tempdir().expect("server dir");
-        let server_dir = dir.path().to_path_buf();
-        let url = format!("sqlite://{}", server_dir.join("server.db").display());
-        let server = TestServer::start_on(
-            dir,
-            &url,
-            demo_township(size.villages, size.groups, size.households),
-        );
+        let url = format!("sqlite://{}", dir.path().join("server.db").display());
+        let server = TestServer::start_on(dir, &url, size.demo());
+        Self::start_with(size, seed, server, started).await
+    }
+
+    /// As [`Fleet::start`], on a server already started with `size.demo()` seeded (a child
+    /// process, PostgreSQL…); `started` is when the run began.
+    pub async fn start_with(
+        size: FleetSize,
+        seed: u64,
+        server: TestServer,
+        started: Instant,
+    ) -> Self {
         let proxy = FaultProxy::start(server.addr(), seed, size.phones()).expect("proxy");
         let d = &server.demo;
         let mut who: Vec<(Role, PersonId, usize)> = (0..size.villages)
@@ -245,7 +257,6 @@ impl Fleet {
             seed,
             server,
             proxy,
-            server_dir,
             members,
             rng: Rng::new(seed ^ 0x5EED),
             recorded: Recorded::default(),
@@ -270,19 +281,15 @@ impl Fleet {
         &self.recorded
     }
 
-    fn server_db(&self) -> rusqlite::Connection {
-        rusqlite::Connection::open(self.server_dir.join("server.db")).expect("server database")
-    }
-
     fn household_versions(&self) -> BTreeMap<String, i64> {
-        let db = self.server_db();
-        let mut stmt = db
-            .prepare("SELECT id, server_version FROM record WHERE entity = 'household'")
-            .expect("prepare");
-        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-            .expect("query")
-            .collect::<Result<_, _>>()
-            .expect("rows")
+        query(
+            &self.server.db,
+            "SELECT id, server_version FROM record WHERE entity = 'household'",
+            &[],
+        )
+        .iter()
+        .map(|r| (text(&r[0]), int(&r[1])))
+        .collect()
     }
 
     /// Sets the faults of every lane.
@@ -310,7 +317,8 @@ impl Fleet {
     pub fn work_day(&mut self, day: u32, records: u32, days_left: u32) {
         self.days_left = days_left.max(1);
         for i in 0..self.members.len() {
-            let day_start = FakeClock::at(2026, 11, 2 + day, 0, 30, 0).now();
+            let day_start =
+                FakeClock::at(2026, 11, 2, 0, 30, 0).now() + chrono::Duration::days(day.into());
             let m = &self.members[i];
             let now = m.phone.clock.now();
             if now < day_start {
@@ -625,17 +633,17 @@ impl Fleet {
     /// duplicated, 0 corrupt, every phone equal to the server. Panics with the seed.
     pub async fn final_check(&self, rounds_to_quiet: u32) -> Verdict {
         let seed = self.seed;
-        let db = self.server_db();
+        let db = &self.server.db;
         let d = &self.server.demo;
 
-        check_receipts(&db, seed);
+        check_receipts(db, seed);
         let mut receipts = 0u64;
         let mut fact_ids: BTreeSet<String> = BTreeSet::new();
         let mut photos: Vec<(PhotoHash, Vec<u8>)> = Vec::new();
         for (i, m) in self.members.iter().enumerate() {
             let store = m.phone.store();
             let local = rusqlite::Connection::open(m.phone.db_path()).expect("phone db");
-            receipts += check_phone(&db, i, &store, &local, seed, &mut fact_ids, &mut photos);
+            receipts += check_phone(db, i, &store, &local, seed, &mut fact_ids, &mut photos);
 
             // Inspectors: every household of the village, row by row.
             if m.role == Role::Inspector {
@@ -648,13 +656,13 @@ impl Fleet {
                 );
                 for h in &local {
                     let id = h.household.id.to_string();
-                    let (remote, version): (String, i64) = db
-                        .query_row(
-                            "SELECT row_json, server_version FROM record WHERE entity = 'household' AND id = ?1",
-                            [&id],
-                            |r| Ok((r.get(0)?, r.get(1)?)),
-                        )
-                        .expect("household on the server");
+                    let (remote, version): (String, i64) = one(
+                        db,
+                        "SELECT row_json, server_version FROM record WHERE entity = 'household' AND id = $1",
+                        &id,
+                    )
+                    .map(|r| (text(&r[0]), int(&r[1])))
+                    .expect("household on the server");
                     assert_eq!(
                         json(&remote),
                         serde_json::to_value(&h.household).expect("json"),
@@ -672,9 +680,7 @@ impl Fleet {
                 }
             }
         }
-        let total_receipts: i64 = db
-            .query_row("SELECT count(*) FROM receipt", [], |r| r.get(0))
-            .expect("count");
+        let total_receipts: i64 = count(db, "SELECT count(*) FROM receipt", &[]);
         assert_eq!(
             total_receipts as u64, receipts,
             "no receipt from anywhere else (seed {seed})"
@@ -685,30 +691,24 @@ impl Fleet {
             r.records() + r.photos,
             "one receipt per record and per photo attestation (seed {seed})"
         );
-        let server_facts: i64 = db
-            .query_row("SELECT count(*) FROM fact", [], |r| r.get(0))
-            .expect("count");
+        let server_facts: i64 = count(db, "SELECT count(*) FROM fact", &[]);
         assert_eq!(
             (server_facts as u64, fact_ids.len() as u64),
             (r.facts, r.facts),
             "0 lost, 0 duplicated: every fact once on the server and on its phone (seed {seed})"
         );
-        let server_orders: i64 = db
-            .query_row("SELECT count(*) FROM rectification", [], |r| r.get(0))
-            .expect("count");
+        let server_orders: i64 = count(db, "SELECT count(*) FROM rectification", &[]);
         assert_eq!(
             server_orders as u64, r.orders,
             "every order once (seed {seed})"
         );
-        let server_photos: i64 = db
-            .query_row("SELECT count(*) FROM photo", [], |r| r.get(0))
-            .expect("count");
+        let server_photos: i64 = count(db, "SELECT count(*) FROM photo", &[]);
         assert_eq!(
             (server_photos as u64, photos.len() as u64),
             (r.photos, r.photos),
             "every photo once (seed {seed})"
         );
-        check_blobs(&self.server_dir, &photos, seed);
+        check_blobs(&self.server.data_dir(), &photos, seed);
         let faults = self.proxy.counts();
         Verdict {
             phones: self.members.len(),
@@ -726,26 +726,25 @@ impl Fleet {
 
 /// The final check's receipts on the server: no `mutation_id` has two receipts, and every
 /// receipt is `applied`.
-pub fn check_receipts(db: &rusqlite::Connection, seed: u64) {
+pub fn check_receipts(db: &Db, seed: u64) {
     // Receipts: one per mutation, the same (seq, mutation id) pairs as each phone's log.
-    let dup_receipts: i64 = db
-        .query_row(
-            "SELECT count(*) FROM (SELECT mutation_id FROM receipt GROUP BY mutation_id HAVING count(*) > 1)",
-            [],
-            |r| r.get(0),
-        )
-        .expect("count");
+    let dup_receipts = count(
+        db,
+        "SELECT count(*) FROM (SELECT mutation_id FROM receipt GROUP BY mutation_id HAVING count(*) > 1) AS d",
+        &[],
+    );
     assert_eq!(
         dup_receipts, 0,
         "0 duplicated: one receipt per mutation id (seed {seed})"
     );
-    let rejected: Vec<(String, String)> = db
-        .prepare("SELECT code, reason FROM receipt WHERE status != 'applied'")
-        .expect("prepare")
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-        .expect("query")
-        .collect::<Result<_, _>>()
-        .expect("rows");
+    let rejected: Vec<(String, String)> = query(
+        db,
+        "SELECT code, reason FROM receipt WHERE status != 'applied'",
+        &[],
+    )
+    .iter()
+    .map(|r| (text(&r[0]), text(&r[1])))
+    .collect();
     assert!(
         rejected.is_empty(),
         "every mutation applied, none refused (seed {seed}): {rejected:?}"
@@ -759,7 +758,7 @@ pub fn check_receipts(db: &rusqlite::Connection, seed: u64) {
 /// Adds its own facts to `fact_ids` (a fact made on two phones panics) and its photos' bytes to
 /// `photos` (for [`check_blobs`]); answers its receipts. Panics with the seed.
 pub fn check_phone(
-    db: &rusqlite::Connection,
+    db: &Db,
     i: usize,
     store: &cunjie_store::Store,
     local: &rusqlite::Connection,
@@ -787,21 +786,20 @@ pub fn check_phone(
         next_seq - 1,
         "phone {i}: every seq it made is acknowledged (seed {seed})"
     );
-    let on_server: BTreeSet<(i64, String)> = rows2(
+    let on_server: BTreeSet<(i64, String)> = query(
         db,
-        "SELECT seq, mutation_id FROM receipt WHERE device_id = ?1",
-        [&device],
-    );
+        "SELECT seq, mutation_id FROM receipt WHERE device_id = $1",
+        &[device.clone().into()],
+    )
+    .iter()
+    .map(|r| (int(&r[0]), text(&r[1])))
+    .collect();
     assert_eq!(
         on_server, acked,
         "phone {i}: the server's receipts are exactly the phone's acknowledged mutations (seed {seed})"
     );
-    let last_seq: i64 = db
-        .query_row(
-            "SELECT last_seq FROM device WHERE id = ?1",
-            [&device],
-            |r| r.get(0),
-        )
+    let last_seq = one(db, "SELECT last_seq FROM device WHERE id = $1", &device)
+        .map(|r| int(&r[0]))
         .expect("device row");
     assert_eq!(
         last_seq,
@@ -814,11 +812,8 @@ pub fn check_phone(
         rows2(local, "SELECT id, origin || '|' || row_json FROM fact", []);
     for (id, row) in local_facts {
         let (origin, row) = row.split_once('|').expect("origin|row");
-        let remote: Option<String> = db
-            .query_row("SELECT row_json FROM fact WHERE id = ?1", [&id], |r| {
-                r.get(0)
-            })
-            .ok();
+        let remote: Option<String> =
+            one(db, "SELECT row_json FROM fact WHERE id = $1", &id).map(|r| text(&r[0]));
         let remote = remote
             .unwrap_or_else(|| panic!("phone {i}: fact {id} reached the server (seed {seed})"));
         assert_eq!(
@@ -838,15 +833,15 @@ pub fn check_phone(
         [],
     );
     for (id, row) in local_orders {
-        let remote: String = db
-            .query_row(
-                "SELECT row_json || '|' || server_version FROM rectification WHERE id = ?1",
-                [&id],
-                |r| r.get(0),
-            )
-            .unwrap_or_else(|_| panic!("phone {i}: order {id} on the server (seed {seed})"));
+        let remote = one(
+            db,
+            "SELECT row_json, server_version FROM rectification WHERE id = $1",
+            &id,
+        )
+        .map(|r| (text(&r[0]), text(&r[1])))
+        .unwrap_or_else(|| panic!("phone {i}: order {id} on the server (seed {seed})"));
         let (l, lv) = row.rsplit_once('|').expect("row|version");
-        let (r, rv) = remote.rsplit_once('|').expect("row|version");
+        let (r, rv) = (remote.0.as_str(), remote.1.as_str());
         assert_eq!(
             (json(r), rv),
             (json(l), lv),
@@ -859,11 +854,9 @@ pub fn check_phone(
         rows2(local, "SELECT sha256, local_path FROM photo", []);
     for (sha, path) in local_photos {
         let bytes = std::fs::read(store.photo_file(&path)).expect("the phone's copy");
-        let state: String = db
-            .query_row("SELECT state FROM photo WHERE sha256 = ?1", [&sha], |r| {
-                r.get(0)
-            })
-            .unwrap_or_else(|_| panic!("phone {i}: photo {sha} attested (seed {seed})"));
+        let state = one(db, "SELECT state FROM photo WHERE sha256 = $1", &sha)
+            .map(|r| text(&r[0]))
+            .unwrap_or_else(|| panic!("phone {i}: photo {sha} attested (seed {seed})"));
         assert_eq!(
             state, "stored",
             "phone {i}: photo {sha} stored (seed {seed})"
@@ -909,6 +902,41 @@ where
         .expect("query")
         .collect::<Result<_, _>>()
         .expect("rows")
+}
+
+/// Rows of a query on the server's database (either backend: `$n` placeholders).
+fn query(db: &Db, sql: &str, params: &[Value]) -> Vec<Vec<Value>> {
+    db.tx(|tx| tx.query(sql, params))
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+}
+
+/// The row a query finds by one text key, if any.
+fn one(db: &Db, sql: &str, key: &str) -> Option<Vec<Value>> {
+    query(db, sql, &[key.to_owned().into()]).into_iter().next()
+}
+
+fn count(db: &Db, sql: &str, params: &[Value]) -> i64 {
+    query(db, sql, params)
+        .first()
+        .and_then(|r| r.first())
+        .map(int)
+        .unwrap_or_else(|| panic!("{sql} counts"))
+}
+
+fn int(v: &Value) -> i64 {
+    match v {
+        Value::Int(i) => *i,
+        Value::Text(t) => t.parse().unwrap_or_else(|_| panic!("an integer: {t}")),
+        Value::Null => panic!("an integer, not NULL"),
+    }
+}
+
+fn text(v: &Value) -> String {
+    match v {
+        Value::Text(t) => t.clone(),
+        Value::Int(i) => i.to_string(),
+        Value::Null => String::new(),
+    }
 }
 
 fn json(s: &str) -> serde_json::Value {

@@ -1,6 +1,10 @@
 //! A real township server for tests: the demo township seeded, served on 127.0.0.1:0 by its
-//! own Tokio runtime on a thread, stopped and deleted on drop.
+//! own Tokio runtime on a thread, or by the `cunjie-server serve` binary as a child process
+//! (whose memory can then be read from `/proc`); stopped and deleted on drop.
 
+use std::io::BufRead;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
@@ -18,9 +22,12 @@ pub struct TestServer {
     pub office: Township,
     /// What was seeded.
     pub demo: DemoTownship,
-    _dir: tempfile::TempDir,
+    /// The server's database, opened by the test too (to read what the server stored).
+    pub db: Db,
+    dir: tempfile::TempDir,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<JoinHandle<()>>,
+    child: Option<Child>,
 }
 
 impl TestServer {
@@ -41,7 +48,7 @@ impl TestServer {
         let url = format!("http://{}", std_listener.local_addr().expect("addr"));
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let blobs = Blobs::local(dir.path()).expect("blob folders");
-        let state = AppState::new(db, clock, blobs);
+        let state = AppState::new(db.clone(), clock, blobs);
         let thread = std::thread::spawn(move || {
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(2)
@@ -61,10 +68,66 @@ impl TestServer {
             url,
             office,
             demo,
-            _dir: dir,
+            db,
+            dir,
             stop: Some(stop),
             thread: Some(thread),
+            child: None,
         }
+    }
+
+    /// Seeds `demo` on `db_url` (the data folder `dir`), then runs `bin serve --data-dir DIR
+    /// --database URL --listen 127.0.0.1:0` (the `cunjie-server` binary) as a child process and
+    /// waits for the address it prints.
+    pub fn spawn_on(bin: &Path, dir: tempfile::TempDir, db_url: &str, demo: DemoTownship) -> Self {
+        let (db, office) = seed_township(db_url, &demo);
+        let mut child = Command::new(bin)
+            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(dir.path())
+            .args(["--database", db_url])
+            .env("RUST_LOG", "warn")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap_or_else(|e| panic!("{} starts: {e}", bin.display()));
+        let stdout = child.stdout.take().expect("piped stdout");
+        let mut lines = std::io::BufReader::new(stdout).lines();
+        let url = loop {
+            match lines.next() {
+                Some(Ok(line)) => {
+                    if let Some(i) = line.find("http://") {
+                        break line[i..].trim().to_owned();
+                    }
+                }
+                _ => {
+                    let _ = child.kill();
+                    panic!("{} exited before printing its address", bin.display());
+                }
+            }
+        };
+        // Keep reading (and dropping) what it prints, so it never blocks on a full pipe.
+        std::thread::spawn(move || lines.map_while(Result::ok).for_each(drop));
+        Self {
+            url,
+            office,
+            demo,
+            db,
+            dir,
+            stop: None,
+            thread: None,
+            child: Some(child),
+        }
+    }
+
+    /// The server's process id, when it runs as a child process.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
+    /// Its data folder (photos under `blobs/`).
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.path().to_path_buf()
     }
 
     /// The address it listens on.
@@ -122,6 +185,10 @@ pub fn seed_township(db_url: &str, demo: &DemoTownship) -> (Db, Township) {
 
 impl Drop for TestServer {
     fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }

@@ -13,7 +13,6 @@
 //! long before the server notices, and the old request must not block the new one. A stopped
 //! request is treated like a broken connection.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use axum::Router;
@@ -23,11 +22,10 @@ use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header}
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, head, options};
-use base64::Engine;
-use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD};
 use chrono::{DateTime, Utc};
 use cunjie_domain::fact::PhotoHash;
 use cunjie_domain::ids::IdGen;
+use cunjie_protocol::tus::{Algorithm, Checksum, parse_checksum, parse_metadata, parse_number};
 use cunjie_protocol::v1::codes;
 use http_body_util::BodyExt;
 use sha1::Digest as _;
@@ -143,88 +141,14 @@ fn header_value(s: &str) -> HeaderValue {
     HeaderValue::from_str(s).unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 
-/// A non-negative decimal integer header (`Upload-Length`, `Upload-Offset`).
-/// Sent twice, it is refused: two lengths or offsets leave the server guessing.
+/// A non-negative decimal integer header (`Upload-Length`, `Upload-Offset`), once at most
+/// (parsed by [`parse_number`]).
 fn number(headers: &HeaderMap, name: &str) -> Result<Option<u64>, ApiError> {
-    let mut all = headers.get_all(name).iter();
-    let Some(v) = all.next() else {
-        return Ok(None);
-    };
-    if all.next().is_some() {
-        return Err(bad(format!("send {name} once")));
-    }
-    let s = v.to_str().unwrap_or_default().trim();
-    if s.is_empty() || s.len() > 19 || !s.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(bad(format!("{name} must be a non-negative integer")));
-    }
-    s.parse()
-        .map(Some)
-        .map_err(|_| bad(format!("{name} must be a non-negative integer")))
-}
-
-/// Parses `Upload-Metadata`: comma-separated `key base64value` pairs (the value may be absent).
-pub(crate) fn parse_metadata(s: &str) -> Result<BTreeMap<String, Vec<u8>>, String> {
-    let mut out = BTreeMap::new();
-    for pair in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        let mut parts = pair.split(' ');
-        let key = parts.next().unwrap_or_default();
-        let value = parts.next();
-        if parts.next().is_some() {
-            return Err(format!("'{pair}' is not 'key base64value'"));
-        }
-        if key.is_empty() || !key.bytes().all(|b| b.is_ascii_graphic() && b != b',') {
-            return Err(format!("'{key}' is not a metadata key"));
-        }
-        let bytes = match value {
-            None => Vec::new(),
-            Some(v) => STANDARD
-                .decode(v)
-                .or_else(|_| STANDARD_NO_PAD.decode(v))
-                .map_err(|_| format!("the value of '{key}' is not base64"))?,
-        };
-        if out.insert(key.to_owned(), bytes).is_some() {
-            return Err(format!("'{key}' appears twice"));
-        }
-    }
-    Ok(out)
-}
-
-/// A digest algorithm of `Upload-Checksum`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Algorithm {
-    Sha1,
-    Sha256,
-}
-
-/// `Upload-Checksum: <algorithm> <base64 of the raw digest of this request's body>`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Checksum {
-    pub(crate) algorithm: Algorithm,
-    pub(crate) digest: Vec<u8>,
-}
-
-pub(crate) fn parse_checksum(s: &str) -> Result<Checksum, String> {
-    let (name, value) = s
-        .trim()
-        .split_once(' ')
-        .ok_or("Upload-Checksum must be '<algorithm> <base64 digest>'")?;
-    let (algorithm, len) = match name {
-        "sha1" => (Algorithm::Sha1, 20),
-        "sha256" => (Algorithm::Sha256, 32),
-        other => {
-            return Err(format!(
-                "checksum algorithm '{}' is not supported; use sha1 or sha256",
-                other.chars().take(20).collect::<String>()
-            ));
-        }
-    };
-    let digest = STANDARD
-        .decode(value.trim())
-        .map_err(|_| "the Upload-Checksum digest is not base64".to_owned())?;
-    if digest.len() != len {
-        return Err(format!("a {name} digest has {len} bytes"));
-    }
-    Ok(Checksum { algorithm, digest })
+    parse_number(
+        name,
+        headers.get_all(name).iter().map(HeaderValue::as_bytes),
+    )
+    .map_err(bad)
 }
 
 /// A running digest of one request's body.
@@ -923,6 +847,9 @@ pub async fn sweep_uploads(state: &AppState) -> Result<SweepReport, ApiError> {
 
 #[cfg(test)]
 mod tests {
+    use base64::Engine;
+    use base64::engine::general_purpose::STANDARD;
+
     use super::*;
 
     #[test]
