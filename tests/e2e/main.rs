@@ -8,4 +8,6 @@ mod offline_week;
 mod photos;
 mod reliability_r1;
 mod reliability_r2;
+mod reliability_r4;
+mod reliability_r8;
 mod review;

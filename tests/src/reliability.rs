@@ -84,6 +84,11 @@ struct Member {
     fixed_orders: Vec<RectificationId>,
     next_household: usize,
     pass_no: u8,
+    /// How far its clock is off the fleet's true time now, in ms.
+    skew_ms: i64,
+    /// Its clock's error from each seq on: `(first seq made with it, skew ms, true time ms
+    /// when it changed)`.
+    skews: Vec<(u64, i64, i64)>,
 }
 
 /// What the phones recorded (what the final check expects on the server).
@@ -176,6 +181,8 @@ pub struct Fleet {
     initial_versions: BTreeMap<String, i64>,
     edits: BTreeMap<String, i64>,
     days_left: u32,
+    /// The true time the server runs on, when the fleet has one ([`Fleet::start_on_true_time`]).
+    true_clock: Option<Arc<FakeClock>>,
 }
 
 impl std::fmt::Debug for Fleet {
@@ -191,15 +198,32 @@ impl Fleet {
     /// Starts a server with the demo township of `size`, a proxy with a clean lane per phone,
     /// and enrolls every phone through its lane (then one clean sync pulls the registry).
     pub async fn start(size: FleetSize, seed: u64) -> Self {
+        Self::start_with(size, seed, None).await
+    }
+
+    /// As [`Fleet::start`], but the server runs on the fleet's true time, a fake clock that
+    /// starts with the phones' (2026-11-02 00:30) and that [`Fleet::sync_round`] moves on to
+    /// the latest time any phone has reached; each phone's clock can then be set off it by
+    /// [`Fleet::set_clock_skew`] (R4).
+    pub async fn start_on_true_time(size: FleetSize, seed: u64) -> Self {
+        Self::start_with(
+            size,
+            seed,
+            Some(Arc::new(FakeClock::at(2026, 11, 2, 0, 30, 0))),
+        )
+        .await
+    }
+
+    async fn start_with(size: FleetSize, seed: u64, true_clock: Option<Arc<FakeClock>>) -> Self {
         let started = Instant::now();
         let dir = tempfile::tempdir().expect("server dir");
         let server_dir = dir.path().to_path_buf();
         let url = format!("sqlite://{}", server_dir.join("server.db").display());
-        let server = TestServer::start_on(
-            dir,
-            &url,
-            demo_township(size.villages, size.groups, size.households),
-        );
+        let demo = demo_township(size.villages, size.groups, size.households);
+        let server = match &true_clock {
+            Some(c) => TestServer::start_with_clock(dir, &url, demo, c.clone()),
+            None => TestServer::start_on(dir, &url, demo),
+        };
         let proxy = FaultProxy::start(server.addr(), seed, size.phones()).expect("proxy");
         let d = &server.demo;
         let mut who: Vec<(Role, PersonId, usize)> = (0..size.villages)
@@ -239,6 +263,8 @@ impl Fleet {
                 fixed_orders: vec![],
                 next_household: 0,
                 pass_no: 0,
+                skew_ms: 0,
+                skews: vec![(1, 0, 0)],
             });
         }
         let mut fleet = Self {
@@ -255,6 +281,7 @@ impl Fleet {
             initial_versions: BTreeMap::new(),
             edits: BTreeMap::new(),
             days_left: 1,
+            true_clock,
         };
         fleet.initial_versions = fleet.household_versions();
         fleet
@@ -285,6 +312,68 @@ impl Fleet {
             .expect("rows")
     }
 
+    /// Sets phone `lane`'s clock `skew_ms` off the fleet's true time from now on (a phone set
+    /// to the wrong date, or whose clock jumps): its clock moves by the difference, backwards
+    /// or forwards.
+    pub fn set_clock_skew(&mut self, lane: usize, skew_ms: i64) {
+        let next_seq: i64 = rusqlite::Connection::open(self.members[lane].phone.db_path())
+            .expect("phone db")
+            .query_row("SELECT next_seq FROM device_state", [], |r| r.get(0))
+            .expect("next seq");
+        // A moment passes, so that every sync is before or after the change.
+        let now = self.true_clock.as_ref().map_or(0, |c| {
+            c.advance_ms(1);
+            c.now_ms()
+        });
+        let m = &mut self.members[lane];
+        m.phone.clock.advance_ms(skew_ms - m.skew_ms);
+        m.skew_ms = skew_ms;
+        m.skews.push((next_seq as u64, skew_ms, now));
+    }
+
+    /// Phone `lane`'s clock error from each seq on: `(first seq, skew ms, true time ms when
+    /// it changed)`, in seq order.
+    pub fn clock_skews(&self, lane: usize) -> &[(u64, i64, i64)] {
+        &self.members[lane].skews
+    }
+
+    /// A second connection to phone `lane`'s database.
+    pub fn phone_db(&self, lane: usize) -> rusqlite::Connection {
+        rusqlite::Connection::open(self.members[lane].phone.db_path()).expect("phone db")
+    }
+
+    /// Phone `lane`'s device id.
+    pub fn device_id(&self, lane: usize) -> cunjie_domain::ids::DeviceId {
+        self.members[lane].phone.store().device_id()
+    }
+
+    /// The server's data folder (its SQLite file `server.db`, blobs, uploads).
+    pub fn server_dir(&self) -> &std::path::Path {
+        &self.server_dir
+    }
+
+    /// Moves the true time on to the latest time any phone has reached, and every phone's
+    /// clock to it (plus its skew): the phones sync at the same moment.
+    fn align_clocks(&self) {
+        let Some(truth) = &self.true_clock else {
+            return;
+        };
+        let latest = self
+            .members
+            .iter()
+            .map(|m| m.phone.clock.now_ms() - m.skew_ms)
+            .chain([truth.now_ms()])
+            .max()
+            .unwrap_or(0);
+        truth.advance_ms(latest - truth.now_ms());
+        for m in &self.members {
+            let behind = latest + m.skew_ms - m.phone.clock.now_ms();
+            if behind > 0 {
+                m.phone.clock.advance_ms(behind);
+            }
+        }
+    }
+
     /// Sets the faults of every lane.
     pub fn set_faults(&self, f: impl Fn(usize) -> Faults) {
         for lane in 0..self.members.len() {
@@ -310,7 +399,8 @@ impl Fleet {
     pub fn work_day(&mut self, day: u32, records: u32, days_left: u32) {
         self.days_left = days_left.max(1);
         for i in 0..self.members.len() {
-            let day_start = FakeClock::at(2026, 11, 2 + day, 0, 30, 0).now();
+            let day_start = FakeClock::at(2026, 11, 2 + day, 0, 30, 0).now()
+                + chrono::Duration::milliseconds(self.members[i].skew_ms);
             let m = &self.members[i];
             let now = m.phone.clock.now();
             if now < day_start {
@@ -562,6 +652,7 @@ impl Fleet {
     /// Every phone syncs once, all at the same time (so their requests interleave at the
     /// server). A sync a fault broke is counted, not an error.
     pub async fn sync_round(&mut self) -> Vec<Result<SyncReport, String>> {
+        self.align_clocks();
         let mut set = tokio::task::JoinSet::new();
         for (i, m) in self.members.iter().enumerate() {
             let phone = m.phone.clone();
@@ -655,99 +746,13 @@ impl Fleet {
         let mut fact_ids: BTreeSet<String> = BTreeSet::new();
         let mut photos: Vec<(PhotoHash, Vec<u8>)> = Vec::new();
         for (i, m) in self.members.iter().enumerate() {
+            let c = check_phone(&db, &m.phone, &format!("phone {i}"), seed);
+            receipts += c.receipts;
+            for id in c.own_facts {
+                assert!(fact_ids.insert(id), "a fact made on one phone only");
+            }
+            photos.extend(c.photos);
             let store = m.phone.store();
-            let device = store.device_id().to_string();
-            let counts = store.pending_counts().expect("counts");
-            assert_eq!(
-                (counts.records, counts.photos),
-                (0, 0),
-                "phone {i}: outbox and photo queue empty (seed {seed})"
-            );
-            assert!(
-                store.integrity_ok().expect("check"),
-                "phone {i}: integrity ok"
-            );
-            let local = rusqlite::Connection::open(m.phone.db_path()).expect("phone db");
-            let acked: BTreeSet<(i64, String)> =
-                rows2(&local, "SELECT seq, mutation_id FROM acked_log", []);
-            let next_seq: i64 = local
-                .query_row("SELECT next_seq FROM device_state", [], |r| r.get(0))
-                .expect("next seq");
-            assert_eq!(
-                acked.len() as i64,
-                next_seq - 1,
-                "phone {i}: every seq it made is acknowledged (seed {seed})"
-            );
-            let on_server: BTreeSet<(i64, String)> = rows2(
-                &db,
-                "SELECT seq, mutation_id FROM receipt WHERE device_id = ?1",
-                [&device],
-            );
-            assert_eq!(
-                on_server, acked,
-                "phone {i}: the server's receipts are exactly the phone's acknowledged mutations (seed {seed})"
-            );
-            let last_seq: i64 = db
-                .query_row(
-                    "SELECT last_seq FROM device WHERE id = ?1",
-                    [&device],
-                    |r| r.get(0),
-                )
-                .expect("device row");
-            assert_eq!(
-                last_seq,
-                next_seq - 1,
-                "phone {i}: server last_seq = the phone's last acknowledged seq (seed {seed})"
-            );
-            receipts += acked.len() as u64;
-
-            // Facts: each of the phone's facts on the server, the same row.
-            let local_facts: BTreeSet<(String, String)> =
-                rows2(&local, "SELECT id, origin || '|' || row_json FROM fact", []);
-            for (id, row) in local_facts {
-                let (origin, row) = row.split_once('|').expect("origin|row");
-                let remote: Option<String> = db
-                    .query_row("SELECT row_json FROM fact WHERE id = ?1", [&id], |r| {
-                        r.get(0)
-                    })
-                    .ok();
-                let remote = remote.unwrap_or_else(|| {
-                    panic!("phone {i}: fact {id} reached the server (seed {seed})")
-                });
-                assert_eq!(
-                    without_server_time(&remote),
-                    without_server_time(row),
-                    "phone {i}: fact {id} is the same row on phone and server (seed {seed})"
-                );
-                if origin == "local" {
-                    assert!(fact_ids.insert(id), "a fact made on one phone only");
-                }
-            }
-
-            // Rectifications this phone holds: the same row and version as the server's.
-            let local_orders: BTreeSet<(String, String)> = rows2(
-                &local,
-                "SELECT id, row_json || '|' || server_version FROM rectification",
-                [],
-            );
-            for (id, row) in local_orders {
-                let remote: String = db
-                    .query_row(
-                        "SELECT row_json || '|' || server_version FROM rectification WHERE id = ?1",
-                        [&id],
-                        |r| r.get(0),
-                    )
-                    .unwrap_or_else(|_| {
-                        panic!("phone {i}: order {id} on the server (seed {seed})")
-                    });
-                let (l, lv) = row.rsplit_once('|').expect("row|version");
-                let (r, rv) = remote.rsplit_once('|').expect("row|version");
-                assert_eq!(
-                    (json(r), rv),
-                    (json(l), lv),
-                    "phone {i}: order {id} is the same row and version on phone and server (seed {seed})"
-                );
-            }
 
             // Inspectors: every household of the village, row by row.
             if m.role == Role::Inspector {
@@ -782,24 +787,6 @@ impl Fleet {
                         "phone {i}: household {id} took each edit once, and the phone has its version (seed {seed})"
                     );
                 }
-            }
-
-            // Photos: every one stored on the server, byte-identical, hashing to its name.
-            let local_photos: BTreeSet<(String, String)> =
-                rows2(&local, "SELECT sha256, local_path FROM photo", []);
-            for (sha, path) in local_photos {
-                let bytes = std::fs::read(store.photo_file(&path)).expect("the phone's copy");
-                let state: String = db
-                    .query_row("SELECT state FROM photo WHERE sha256 = ?1", [&sha], |r| {
-                        r.get(0)
-                    })
-                    .unwrap_or_else(|_| panic!("phone {i}: photo {sha} attested (seed {seed})"));
-                assert_eq!(
-                    state, "stored",
-                    "phone {i}: photo {sha} stored (seed {seed})"
-                );
-                let h: PhotoHash = sha.parse().expect("hash");
-                photos.push((h, bytes));
             }
         }
         let total_receipts: i64 = db
@@ -838,25 +825,7 @@ impl Fleet {
             (r.photos, r.photos),
             "every photo once (seed {seed})"
         );
-        for (h, bytes) in &photos {
-            let path = self
-                .server_dir
-                .join("blobs")
-                .join(&h.as_str()[0..2])
-                .join(&h.as_str()[2..4])
-                .join(h.as_str());
-            let stored = std::fs::read(&path)
-                .unwrap_or_else(|_| panic!("photo {h} in the server's blob store (seed {seed})"));
-            assert_eq!(
-                sha256_hex(&stored),
-                h.clone(),
-                "0 corrupt: the stored bytes hash to the name (seed {seed})"
-            );
-            assert!(
-                stored == *bytes,
-                "0 corrupt: photo {h} is byte-identical on phone and server (seed {seed})"
-            );
-        }
+        check_blobs(&self.server_dir, &photos, seed);
         let faults = self.proxy.counts();
         Verdict {
             phones: self.members.len(),
@@ -869,6 +838,160 @@ impl Fleet {
             photo_ratio: faults.photo_up as f64 / r.photo_bytes.max(1) as f64,
             elapsed: self.started.elapsed(),
         }
+    }
+}
+
+/// What [`check_phone`] found on one phone.
+#[derive(Debug)]
+pub struct PhoneCheck {
+    /// The phone's receipts on the server (one per mutation it made).
+    pub receipts: u64,
+    /// The facts the phone made itself.
+    pub own_facts: Vec<String>,
+    /// Its photos, with the phone's bytes.
+    pub photos: Vec<(PhotoHash, Vec<u8>)>,
+}
+
+/// The per-phone part of the final check (sync.md §6), after syncing until quiet: outbox and
+/// photo queue empty, `PRAGMA integrity_check` ok, the server's receipts for the device exactly
+/// the phone's acknowledged `(seq, mutation_id)` pairs and its `last_seq` the phone's last seq,
+/// every fact of the phone the same row on the server, every rectification the phone holds
+/// the same row and version, every photo `stored`. Panics naming `label` and the seed.
+pub fn check_phone(db: &rusqlite::Connection, phone: &Phone, label: &str, seed: u64) -> PhoneCheck {
+    let mut own_facts = Vec::new();
+    let mut photos = Vec::new();
+    let store = phone.store();
+    let device = store.device_id().to_string();
+    let counts = store.pending_counts().expect("counts");
+    assert_eq!(
+        (counts.records, counts.photos),
+        (0, 0),
+        "{label}: outbox and photo queue empty (seed {seed})"
+    );
+    assert!(
+        store.integrity_ok().expect("check"),
+        "{label}: integrity ok"
+    );
+    let local = rusqlite::Connection::open(phone.db_path()).expect("phone db");
+    let acked: BTreeSet<(i64, String)> =
+        rows2(&local, "SELECT seq, mutation_id FROM acked_log", []);
+    let next_seq: i64 = local
+        .query_row("SELECT next_seq FROM device_state", [], |r| r.get(0))
+        .expect("next seq");
+    assert_eq!(
+        acked.len() as i64,
+        next_seq - 1,
+        "{label}: every seq it made is acknowledged (seed {seed})"
+    );
+    let on_server: BTreeSet<(i64, String)> = rows2(
+        &db,
+        "SELECT seq, mutation_id FROM receipt WHERE device_id = ?1",
+        [&device],
+    );
+    assert_eq!(
+        on_server, acked,
+        "{label}: the server's receipts are exactly the phone's acknowledged mutations (seed {seed})"
+    );
+    let last_seq: i64 = db
+        .query_row(
+            "SELECT last_seq FROM device WHERE id = ?1",
+            [&device],
+            |r| r.get(0),
+        )
+        .expect("device row");
+    assert_eq!(
+        last_seq,
+        next_seq - 1,
+        "{label}: server last_seq = the phone's last acknowledged seq (seed {seed})"
+    );
+    let receipts = acked.len() as u64;
+
+    // Facts: each of the phone's facts on the server, the same row.
+    let local_facts: BTreeSet<(String, String)> =
+        rows2(&local, "SELECT id, origin || '|' || row_json FROM fact", []);
+    for (id, row) in local_facts {
+        let (origin, row) = row.split_once('|').expect("origin|row");
+        let remote: Option<String> = db
+            .query_row("SELECT row_json FROM fact WHERE id = ?1", [&id], |r| {
+                r.get(0)
+            })
+            .ok();
+        let remote =
+            remote.unwrap_or_else(|| panic!("{label}: fact {id} reached the server (seed {seed})"));
+        assert_eq!(
+            without_server_time(&remote),
+            without_server_time(row),
+            "{label}: fact {id} is the same row on phone and server (seed {seed})"
+        );
+        if origin == "local" {
+            own_facts.push(id);
+        }
+    }
+
+    // Rectifications this phone holds: the same row and version as the server's.
+    let local_orders: BTreeSet<(String, String)> = rows2(
+        &local,
+        "SELECT id, row_json || '|' || server_version FROM rectification",
+        [],
+    );
+    for (id, row) in local_orders {
+        let remote: String = db
+            .query_row(
+                "SELECT row_json || '|' || server_version FROM rectification WHERE id = ?1",
+                [&id],
+                |r| r.get(0),
+            )
+            .unwrap_or_else(|_| panic!("{label}: order {id} on the server (seed {seed})"));
+        let (l, lv) = row.rsplit_once('|').expect("row|version");
+        let (r, rv) = remote.rsplit_once('|').expect("row|version");
+        assert_eq!(
+            (json(r), rv),
+            (json(l), lv),
+            "{label}: order {id} is the same row and version on phone and server (seed {seed})"
+        );
+    }
+
+    // Photos: every one stored on the server, byte-identical, hashing to its name.
+    let local_photos: BTreeSet<(String, String)> =
+        rows2(&local, "SELECT sha256, local_path FROM photo", []);
+    for (sha, path) in local_photos {
+        let bytes = std::fs::read(store.photo_file(&path)).expect("the phone's copy");
+        let state: String = db
+            .query_row("SELECT state FROM photo WHERE sha256 = ?1", [&sha], |r| {
+                r.get(0)
+            })
+            .unwrap_or_else(|_| panic!("{label}: photo {sha} attested (seed {seed})"));
+        assert_eq!(state, "stored", "{label}: photo {sha} stored (seed {seed})");
+        let h: PhotoHash = sha.parse().expect("hash");
+        photos.push((h, bytes));
+    }
+    PhoneCheck {
+        receipts,
+        own_facts,
+        photos,
+    }
+}
+
+/// 0 corrupt: each photo is in the server's blob store (`server_dir/blobs`), its bytes hash to
+/// its name and equal the phone's copy.
+pub fn check_blobs(server_dir: &std::path::Path, photos: &[(PhotoHash, Vec<u8>)], seed: u64) {
+    for (h, bytes) in photos {
+        let path = server_dir
+            .join("blobs")
+            .join(&h.as_str()[0..2])
+            .join(&h.as_str()[2..4])
+            .join(h.as_str());
+        let stored = std::fs::read(&path)
+            .unwrap_or_else(|_| panic!("photo {h} in the server's blob store (seed {seed})"));
+        assert_eq!(
+            sha256_hex(&stored),
+            h.clone(),
+            "0 corrupt: the stored bytes hash to the name (seed {seed})"
+        );
+        assert!(
+            stored == *bytes,
+            "0 corrupt: photo {h} is byte-identical on phone and server (seed {seed})"
+        );
     }
 }
 

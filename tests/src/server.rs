@@ -34,8 +34,18 @@ impl TestServer {
 
     /// Starts a server on `db_url` with `demo` seeded.
     pub fn start_on(dir: tempfile::TempDir, db_url: &str, demo: DemoTownship) -> Self {
+        Self::start_with_clock(dir, db_url, demo, Arc::new(SystemClock))
+    }
+
+    /// Starts a server on `db_url` with `demo` seeded, reading the time from `clock` (R4 runs
+    /// the server on the fleet's true time).
+    pub fn start_with_clock(
+        dir: tempfile::TempDir,
+        db_url: &str,
+        demo: DemoTownship,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
         let db = Db::open(db_url).expect("server database opens");
-        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         let office = Township::init(
             db.clone(),
             clock.clone(),

@@ -35,7 +35,7 @@ pub enum AuthError {
     #[error("person {0} is not registered")]
     UnknownPerson(String),
     /// The device id is already enrolled.
-    #[error("device {0} is already enrolled; revoke it first or use a new device id")]
+    #[error("device {0} is enrolled to another person or with another key; use a new device id")]
     DeviceExists(String),
     /// Missing, unknown or revoked token.
     #[error("the device is not enrolled or was revoked; keep your data and enroll again")]
@@ -184,12 +184,35 @@ pub(crate) fn redeem(
     let township = text(&row, 0, "township_id")?;
     let person_id = text(&row, 1, "person_id")?;
     let role = parse_role(&text(&row, 2, "role")?)?;
-    let exists = tx.query(
-        "SELECT 1 FROM device WHERE id = $1",
+    let existing = tx.query(
+        "SELECT township_id, person_id, public_key FROM device WHERE id = $1",
         vals![req.device_id.to_string()],
     )?;
-    if !exists.is_empty() {
-        return Err(AuthError::DeviceExists(req.device_id.to_string()));
+    if let Some(d) = existing.first() {
+        // The same phone enrolled again with a fresh code for the same person (its token was
+        // revoked or lost, or it needs its signing key registered): it keeps its id and its
+        // `last_seq`, so its outbox syncs on where it stopped (sync.md §5.8: a device never
+        // loses unsynced data to an auth error). Another person's code, or another key than
+        // the one registered, cannot take it over.
+        let same_person =
+            text(d, 0, "township_id")? == township && text(d, 1, "person_id")? == person_id;
+        let key_kept = match (opt_text(d, 2), &public_key) {
+            (Some(old), Some(new)) => old == *new,
+            _ => true,
+        };
+        if !same_person || !key_kept {
+            return Err(AuthError::DeviceExists(req.device_id.to_string()));
+        }
+        let token = random_hex(32);
+        tx.exec(
+            "UPDATE device SET token_hash = $1, public_key = COALESCE(public_key, $2), role = $3, revoked_at = NULL WHERE id = $4",
+            vals![sha256_hex(&token), public_key, role_str(role), req.device_id.to_string()],
+        )?;
+        tx.exec(
+            "UPDATE enrollment_code SET used_at = $1, device_id = $2 WHERE code_hash = $3",
+            vals![ts(now), req.device_id.to_string(), sha256_hex(&code)],
+        )?;
+        return respond(tx, req.device_id, &township, &person_id, role, token, now);
     }
     let token = random_hex(32);
     let name: String = req.device_name.chars().take(100).collect();

@@ -186,6 +186,7 @@ pub(crate) async fn a_gap_is_refused_and_old_seqs_answer_from_receipts(db: Db) {
     let rest = h.mutations(&mut phone, vec![submit(&b), submit(&c)]);
     let gap = cunjie_protocol::v1::PushRequest {
         mutations: vec![rest.mutations[1].clone()],
+        sent_at: None,
     };
     let (s, body) = h.push(&phone, &gap).await;
     assert_eq!(

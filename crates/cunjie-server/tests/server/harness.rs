@@ -223,13 +223,17 @@ impl Harness {
                     base_version,
                     hlc: phone.hlc.tick(self.clock.as_ref()).packed(),
                     schema_version: SCHEMA_VERSION,
+                    device_time: None,
                     payload,
                 };
                 phone.next_seq += 1;
                 m
             })
             .collect();
-        PushRequest { mutations }
+        PushRequest {
+            mutations,
+            sent_at: None,
+        }
     }
 
     pub(crate) async fn push(&self, phone: &Phone, req: &PushRequest) -> (StatusCode, Value) {

@@ -104,11 +104,13 @@ fn big_push() -> PushRequest {
         mutations: (1..=20)
             .map(|seq| Mutation {
                 device_id: device,
+        sent_at: None,
                 seq,
                 mutation_id: MutationId::from_uuid(Uuid::from_u128(0x1000 + u128::from(seq))),
                 base_version: Some(3),
                 hlc: seq << 16,
                 schema_version: 1,
+                device_time: None,
                 payload: Op::UpdateFields {
                     entity: cunjie_protocol::v1::EntityKind::Household,
                     id: Uuid::from_u128(0x2000 + u128::from(seq)),
