@@ -63,7 +63,7 @@ pub(crate) fn inspection(h: &Harness, phone: &Phone, n: usize, at: DateTime<Utc>
     insp
 }
 
-fn submit(insp: &Inspection) -> (Op, Option<u64>) {
+pub(crate) fn submit(insp: &Inspection) -> (Op, Option<u64>) {
     (
         Op::SubmitInspection {
             inspection: Box::new(insp.clone()),
@@ -72,7 +72,7 @@ fn submit(insp: &Inspection) -> (Op, Option<u64>) {
     )
 }
 
-fn results(body: &serde_json::Value) -> PushResponse {
+pub(crate) fn results(body: &serde_json::Value) -> PushResponse {
     serde_json::from_value(body.clone()).unwrap_or_else(|e| panic!("a push response: {e}: {body}"))
 }
 

@@ -58,6 +58,20 @@ pub(crate) struct Phone {
     pub(crate) next_seq: u64,
 }
 
+impl Phone {
+    /// The same phone with the token of a new enrollment (its key, HLC and seqs kept).
+    pub(crate) fn with_token(&self, token: String) -> Self {
+        Self {
+            id: self.id,
+            token,
+            person: self.person,
+            key: DeviceKey::from_seed(self.key.seed()),
+            hlc: self.hlc.clone(),
+            next_seq: self.next_seq,
+        }
+    }
+}
+
 impl Harness {
     pub(crate) fn new(db: Db) -> Self {
         let blob_dir = tempfile::tempdir().expect("blob dir");
