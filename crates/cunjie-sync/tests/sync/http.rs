@@ -104,7 +104,6 @@ fn big_push() -> PushRequest {
         mutations: (1..=20)
             .map(|seq| Mutation {
                 device_id: device,
-        sent_at: None,
                 seq,
                 mutation_id: MutationId::from_uuid(Uuid::from_u128(0x1000 + u128::from(seq))),
                 base_version: Some(3),
@@ -122,6 +121,7 @@ fn big_push() -> PushRequest {
                 },
             })
             .collect(),
+        sent_at: None,
     }
 }
 
