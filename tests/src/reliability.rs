@@ -342,6 +342,26 @@ impl Fleet {
         rusqlite::Connection::open(self.members[lane].phone.db_path()).expect("phone db")
     }
 
+    /// Phone `lane`'s data folder (`cunjie.db`, `photos/`).
+    pub fn phone_dir(&self, lane: usize) -> PathBuf {
+        self.members[lane]
+            .phone
+            .db_path()
+            .parent()
+            .map(std::path::Path::to_path_buf)
+            .unwrap_or_default()
+    }
+
+    /// Whether phone `lane` waits for a new enrollment (an auth failure set it).
+    pub fn phone_needs_reenroll(&self, lane: usize) -> bool {
+        self.members[lane]
+            .phone
+            .store()
+            .enrollment()
+            .expect("enrollment")
+            .is_some_and(|e| e.needs_reenroll)
+    }
+
     /// Phone `lane`'s device id.
     pub fn device_id(&self, lane: usize) -> cunjie_domain::ids::DeviceId {
         self.members[lane].phone.store().device_id()
@@ -350,6 +370,30 @@ impl Fleet {
     /// The server's data folder (its SQLite file `server.db`, blobs, uploads).
     pub fn server_dir(&self) -> &std::path::Path {
         &self.server_dir
+    }
+
+    /// Moves the fleet's true time (the server's clock) on by `ms` while the phones are off
+    /// (R5: a token idle long enough expires).
+    pub fn advance_true_time(&self, ms: i64) {
+        if let Some(truth) = &self.true_clock {
+            truth.advance_ms(ms);
+        }
+    }
+
+    /// Enrolls phone `lane` again with a fresh code for its person, as the office would after
+    /// a revocation or an expiry: the same device, through its lane.
+    pub async fn enroll_again(&self, lane: usize) {
+        let m = &self.members[lane];
+        let url = self.proxy.url(lane);
+        m.phone
+            .engine
+            .enroll(
+                &url,
+                &self.server.code(m.person, m.role),
+                &format!("phone {lane}"),
+            )
+            .await
+            .unwrap_or_else(|e| panic!("phone {lane} enrolls again: {e:?} (seed {})", self.seed));
     }
 
     /// Moves the true time on to the latest time any phone has reached, and every phone's
@@ -878,19 +922,27 @@ pub fn check_phone(db: &rusqlite::Connection, phone: &Phone, label: &str, seed: 
     let next_seq: i64 = local
         .query_row("SELECT next_seq FROM device_state", [], |r| r.get(0))
         .expect("next seq");
-    assert_eq!(
-        acked.len() as i64,
-        next_seq - 1,
-        "{label}: every seq it made is acknowledged (seed {seed})"
-    );
     let on_server: BTreeSet<(i64, String)> = rows2(
         &db,
         "SELECT seq, mutation_id FROM receipt WHERE device_id = ?1",
         [&device],
     );
+    // The phone keeps its acknowledged log 30 days (sync.md §5.8): after a longer pause only
+    // the oldest seqs may be gone from it, never from the server.
+    let kept_from = acked.iter().map(|(s, _)| *s).min().unwrap_or(next_seq);
     assert_eq!(
-        on_server, acked,
-        "{label}: the server's receipts are exactly the phone's acknowledged mutations (seed {seed})"
+        acked.len() as i64,
+        next_seq - kept_from,
+        "{label}: every seq it made since its oldest kept one is acknowledged (seed {seed})"
+    );
+    assert_eq!(
+        on_server.iter().map(|(s, _)| *s).collect::<Vec<_>>(),
+        (1..next_seq).collect::<Vec<_>>(),
+        "{label}: the server has one receipt for every seq the phone made (seed {seed})"
+    );
+    assert!(
+        acked.is_subset(&on_server),
+        "{label}: the server's receipts are the phone's acknowledged mutations (seed {seed})"
     );
     let last_seq: i64 = db
         .query_row(
@@ -904,7 +956,7 @@ pub fn check_phone(db: &rusqlite::Connection, phone: &Phone, label: &str, seed: 
         next_seq - 1,
         "{label}: server last_seq = the phone's last acknowledged seq (seed {seed})"
     );
-    let receipts = acked.len() as u64;
+    let receipts = on_server.len() as u64;
 
     // Facts: each of the phone's facts on the server, the same row.
     let local_facts: BTreeSet<(String, String)> =
