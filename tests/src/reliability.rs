@@ -923,7 +923,7 @@ pub fn check_phone(db: &rusqlite::Connection, phone: &Phone, label: &str, seed: 
         .query_row("SELECT next_seq FROM device_state", [], |r| r.get(0))
         .expect("next seq");
     let on_server: BTreeSet<(i64, String)> = rows2(
-        &db,
+        db,
         "SELECT seq, mutation_id FROM receipt WHERE device_id = ?1",
         [&device],
     );

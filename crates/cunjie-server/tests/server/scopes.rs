@@ -252,8 +252,7 @@ async fn check(c: Case) {
             }
         }
         let expired = idle_days > DEVICE_TOKEN_IDLE_DAYS;
-        for i in 0..members.len() {
-            let m = &members[i];
+        for (i, m) in members.iter_mut().enumerate() {
             if m.revoked || expired {
                 refused(
                     &h,
@@ -261,17 +260,16 @@ async fn check(c: Case) {
                     &format!("{ctx}: phone {i} revoked or expired"),
                 )
                 .await;
-                let phone = enroll_again(&h, &members[i].phone).await;
-                members[i].phone = phone;
-                members[i].revoked = false;
+                m.phone = enroll_again(&h, &m.phone).await;
+                m.revoked = false;
             }
-            check_scopes(&h, &members[i], &format!("{ctx}: phone {i}")).await;
+            check_scopes(&h, m, &format!("{ctx}: phone {i}")).await;
         }
         // Every phone just used its token: none is idle any more.
         idle_days = 0;
     }
-    for i in 0..members.len() {
-        check_writes(&h, &mut members[i], &format!("{c:?}: phone {i}")).await;
+    for (i, m) in members.iter_mut().enumerate() {
+        check_writes(&h, m, &format!("{c:?}: phone {i}")).await;
     }
 }
 
