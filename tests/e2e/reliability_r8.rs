@@ -101,7 +101,8 @@ async fn r8_an_old_phone_database_upgrades_and_everything_syncs() {
             // Every (mutations / photos)-th inspection fails with a photo (a file, then its row,
             // as the old app kept them).
             if k % (mutations / photos) == 0 {
-                let bytes = camera_jpeg(seed as u32 ^ (k + 1));
+                // A different picture each (the test pictures repeat after 1,920 seeds).
+                let bytes = camera_jpeg(k / (mutations / photos) + 1);
                 let sha: PhotoHash = sha256_hex(&bytes);
                 let name = format!("{sha}.jpg");
                 std::fs::write(photo_dir.join(&name), &bytes).expect("photo file");
