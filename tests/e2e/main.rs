@@ -10,4 +10,7 @@ mod photos;
 mod reliability_r1;
 mod reliability_r2;
 mod reliability_r3;
+mod reliability_r4;
+mod reliability_r5;
+mod reliability_r8;
 mod review;

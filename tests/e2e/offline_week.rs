@@ -131,6 +131,7 @@ fn a_week_offline_loses_nothing_and_duplicates_nothing() {
     let pending = phone.store.pending_mutations(1_000).expect("pending");
     let wire = serde_json::to_vec(&PushRequest {
         mutations: pending.clone(),
+        sent_at: None,
     })
     .expect("encodes");
     let received: PushRequest = serde_json::from_slice(&wire).expect("the server decodes it");

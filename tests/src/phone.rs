@@ -46,7 +46,13 @@ impl Phone<HttpTransport> {
 impl<T: Transport> Phone<T> {
     /// A fresh phone over any transport.
     pub fn with_transport(transport: T, clock: Arc<FakeClock>) -> Self {
-        let dir = tempfile::tempdir().expect("temp dir");
+        Self::open_in(tempfile::tempdir().expect("temp dir"), transport, clock)
+    }
+
+    /// The phone whose data is in `dir` (`cunjie.db` and `photos/`), opened as the app opens
+    /// it: migrated to the current schema, its key made, photos from before signed evidence
+    /// attested.
+    pub fn open_in(dir: tempfile::TempDir, transport: T, clock: Arc<FakeClock>) -> Self {
         let mut store = Store::open(
             &dir.path().join("cunjie.db"),
             StoreOptions {
@@ -57,6 +63,7 @@ impl<T: Transport> Phone<T> {
         .expect("store opens");
         // Made before enrollment, which registers its public half.
         cunjie_device::device_key(&mut store).expect("device key");
+        cunjie_device::attest_unattested_photos(&mut store).expect("old photos attested");
         let engine = SyncEngine::with_config(Arc::new(Mutex::new(store)), transport, fast_config())
             .expect("engine");
         Self {

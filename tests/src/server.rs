@@ -41,8 +41,18 @@ impl TestServer {
 
     /// Starts a server on `db_url` with `demo` seeded.
     pub fn start_on(dir: tempfile::TempDir, db_url: &str, demo: DemoTownship) -> Self {
-        let (db, office) = seed_township(db_url, &demo);
-        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        Self::start_with_clock(dir, db_url, demo, Arc::new(SystemClock))
+    }
+
+    /// Starts a server on `db_url` with `demo` seeded, reading the time from `clock` (R4 runs
+    /// the server on the fleet's true time).
+    pub fn start_with_clock(
+        dir: tempfile::TempDir,
+        db_url: &str,
+        demo: DemoTownship,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        let (db, office) = seed_township_at(db_url, &demo, clock.clone());
         let std_listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
         std_listener.set_nonblocking(true).expect("nonblocking");
         let url = format!("http://{}", std_listener.local_addr().expect("addr"));
@@ -170,10 +180,19 @@ impl TestServer {
 /// Opens the server database at `db_url`, creates the demo township with its administrator
 /// (`admin` / `correct horse battery`) and seeds it. Answers the database and the office.
 pub fn seed_township(db_url: &str, demo: &DemoTownship) -> (Db, Township) {
+    seed_township_at(db_url, demo, Arc::new(SystemClock))
+}
+
+/// [`seed_township`] with the office reading the time from `clock`.
+pub fn seed_township_at(
+    db_url: &str,
+    demo: &DemoTownship,
+    clock: Arc<dyn Clock>,
+) -> (Db, Township) {
     let db = Db::open(db_url).expect("server database opens");
     let office = Township::init(
         db.clone(),
-        Arc::new(SystemClock),
+        clock,
         &demo.township,
         "admin",
         "correct horse battery",

@@ -172,7 +172,8 @@ fn write_settings(dir: &Path, s: &Settings) -> Result<(), DeviceError> {
 impl Device {
     /// Opens the phone's data in `dir` (created if needed): the database, the photo folder
     /// and the settings. Makes the device key if there is none, and sweeps photo files that a
-    /// crash left without a row.
+    /// crash left without a row. Photos kept by an app from before signed evidence are attested
+    /// (see [`crate::attest_unattested_photos`]).
     pub fn open(dir: &Path, opts: DeviceOptions) -> Result<Self, DeviceError> {
         std::fs::create_dir_all(dir).map_err(DeviceError::Settings)?;
         let mut store = Store::open(
@@ -183,6 +184,10 @@ impl Device {
             },
         )?;
         device_key(&mut store)?;
+        let upgraded = crate::photo::attest_unattested_photos(&mut store)?;
+        if upgraded > 0 {
+            tracing::info!(upgraded, "photos from before signed evidence attested");
+        }
         let sweep = store.sweep_photos()?;
         if !sweep.dangling.is_empty() {
             tracing::warn!(

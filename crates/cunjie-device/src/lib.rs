@@ -15,4 +15,4 @@ mod photo;
 
 pub use device::{BUSINESS_TEMPLATE, Device, DeviceOptions, HOUSEHOLD_TEMPLATE};
 pub use error::DeviceError;
-pub use photo::{CaptureContext, capture_photo, device_key};
+pub use photo::{CaptureContext, attest_unattested_photos, capture_photo, device_key};

@@ -35,6 +35,46 @@ pub fn device_key(store: &mut Store) -> Result<DeviceKey, DeviceError> {
     Ok(DeviceKey::from_seed(seed))
 }
 
+/// After an upgrade from an app that kept photos before signed evidence (store schema 5 and
+/// earlier): signs an attestation for each such photo whose file still hashes to its name, as
+/// taken when the phone kept it, without a position fix (none was recorded), of the subject of
+/// the fact that refers to it, and queues it. A photo whose file is gone or changed, or that no
+/// fact refers to, is left as it is (logged). Answers how many were attested.
+pub fn attest_unattested_photos(store: &mut Store) -> Result<usize, DeviceError> {
+    let photos = store.unattested_photos()?;
+    if photos.is_empty() {
+        return Ok(0);
+    }
+    let key = device_key(store)?;
+    let mut attested = 0;
+    for p in photos {
+        let Some(subject) = p.subject else {
+            tracing::warn!(sha = %p.sha256, "a photo from before signed evidence that no fact refers to");
+            continue;
+        };
+        let intact = std::fs::read(&p.path).is_ok_and(|b| {
+            b.len() as u64 == p.size && cunjie_protocol::v1::photo_hash(&b) == p.sha256
+        });
+        if !intact {
+            tracing::warn!(sha = %p.sha256, "a photo from before signed evidence whose file is gone or changed");
+            continue;
+        }
+        let attestation = PhotoAttestation {
+            sha256: p.sha256,
+            size: p.size,
+            taken_at: p.created_at,
+            fix: None,
+            subject,
+            device_id: store.device_id(),
+        };
+        let signature = key.sign(&attestation);
+        if store.attest_unattested_photo(&attestation, &signature)? {
+            attested += 1;
+        }
+    }
+    Ok(attested)
+}
+
 /// Keeps one evidence photo: makes the derivative (oriented, at most `policy.long_edge`, with
 /// the 水印 of `ctx`), its thumbnail and hash; signs the attestation with the device key;
 /// writes the files durably, then commits the photo row and its outbox row together. The

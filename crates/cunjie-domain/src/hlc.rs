@@ -178,6 +178,37 @@ pub struct Clamped {
     pub skew_flagged: bool,
 }
 
+impl Clamped {
+    /// Folds in what the phone said about its own clock (both absent from older phones):
+    /// `device_ms`, its clock when it made the mutation, and `sent_skew_ms`, its clock when it
+    /// sent the push minus the server's clock. The phone's HLC is its clock corrected by the
+    /// offset it learned from the server, so `device_ms - incoming.ms` is how far its clock was
+    /// off, however long ago the record was made; `sent_skew_ms` is how far it is off now (a
+    /// clock changed since the phone last learned its offset shows only there). The skew kept
+    /// is the largest of these and of the HLC's lead over the server, and is flagged over ten
+    /// minutes; a record that merely waited offline is not flagged. With neither, the HLC's
+    /// skew stands.
+    pub fn with_device_clock(
+        mut self,
+        incoming: Hlc,
+        device_ms: Option<i64>,
+        sent_skew_ms: Option<i64>,
+    ) -> Self {
+        if device_ms.is_none() && sent_skew_ms.is_none() {
+            return self;
+        }
+        let recorded =
+            device_ms.map(|d| d.saturating_sub(i64::try_from(incoming.ms).unwrap_or(i64::MAX)));
+        self.skew_ms = [Some(self.skew_ms.max(0)), recorded, sent_skew_ms]
+            .into_iter()
+            .flatten()
+            .max_by_key(|s| s.unsigned_abs())
+            .unwrap_or(0);
+        self.skew_flagged = self.skew_ms.unsigned_abs() > SKEW_FLAG_MS.unsigned_abs();
+        self
+    }
+}
+
 /// The server-side guard: `min(client_hlc, server_now + Δ)`, keeping the raw skew.
 pub fn clamp_incoming(incoming: Hlc, server_now_ms: i64) -> Clamped {
     let incoming_ms = i64::try_from(incoming.ms).unwrap_or(i64::MAX);
@@ -246,6 +277,41 @@ mod tests {
             clock.now_ms() as u64 + 1,
             "and the ms part carries"
         );
+    }
+
+    #[test]
+    fn the_device_clock_error_is_flagged_not_the_time_a_record_waited() {
+        let now = 1_800_000_000_000i64;
+        let day = 86_400_000i64;
+        // Made three days ago offline on a right clock, pushed now: not skewed.
+        let hlc = Hlc::new((now - 3 * day) as u64, 0, dev(1));
+        let c = clamp_incoming(hlc, now).with_device_clock(hlc, Some(now - 3 * day), Some(0));
+        assert!(!c.skew_flagged && c.skew_ms == 0, "{c:?}");
+        // A phone a year ahead whose HLC the learned offset corrected: flagged, its error kept.
+        let c = clamp_incoming(hlc, now).with_device_clock(
+            hlc,
+            Some(now - 3 * day + 365 * day),
+            Some(365 * day),
+        );
+        assert!(c.skew_flagged && c.skew_ms == 365 * day, "{c:?}");
+        // Five minutes slow: not flagged.
+        let c = clamp_incoming(hlc, now).with_device_clock(
+            hlc,
+            Some(now - 3 * day - 300_000),
+            Some(-300_000),
+        );
+        assert!(!c.skew_flagged && c.skew_ms == -300_000, "{c:?}");
+        // An HLC a day in the future, the device clock agreeing: clamped and flagged.
+        let ahead = Hlc::new((now + day) as u64, 0, dev(1));
+        let c = clamp_incoming(ahead, now).with_device_clock(ahead, Some(now + day), None);
+        assert!(c.clamped && c.skew_flagged && c.skew_ms == day, "{c:?}");
+        // The clock went back a day since the phone last learned its offset: the record looks
+        // right against its HLC, the push shows it.
+        let c = clamp_incoming(hlc, now).with_device_clock(hlc, Some(now - 3 * day), Some(-day));
+        assert!(c.skew_flagged && c.skew_ms == -day, "{c:?}");
+        // Older phones: the HLC's skew stands.
+        let c = clamp_incoming(hlc, now).with_device_clock(hlc, None, None);
+        assert!(c.skew_flagged && c.skew_ms == -3 * day, "{c:?}");
     }
 
     #[test]

@@ -257,6 +257,12 @@ pub struct Mutation {
     pub hlc: u64,
     /// Mutation schema version.
     pub schema_version: u32,
+    /// The phone's own clock when it made the mutation, as it read it (not corrected by the
+    /// offset learned from the server, unlike the HLC): the difference between the two is how
+    /// far the phone's clock is off, which the server flags when it exceeds ten minutes
+    /// (sync.md §5.2). Absent from older phones.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_time: Option<chrono::DateTime<chrono::Utc>>,
     /// What to do.
     pub payload: Op,
 }
@@ -267,6 +273,11 @@ pub struct Mutation {
 pub struct PushRequest {
     /// The mutations.
     pub mutations: Vec<Mutation>,
+    /// The phone's own clock when it made this request, as it read it: against the server's
+    /// clock it shows how far the phone's clock is off now (sync.md §5.2). Absent from older
+    /// phones.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sent_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// What became of one mutation.
@@ -483,6 +494,7 @@ mod tests {
             base_version: Some(3),
             hlc: 42 << 16,
             schema_version: crate::SCHEMA_VERSION,
+            device_time: None,
             payload: Op::UpdateFields {
                 entity: EntityKind::Household,
                 id: Uuid::from_u128(9),

@@ -127,6 +127,7 @@ impl Bench {
                     base_version: None,
                     hlc: dev.hlc.tick(&SystemClock).packed(),
                     schema_version: SCHEMA_VERSION,
+                    device_time: None,
                     payload: Op::SubmitInspection {
                         inspection: Box::new(insp),
                     },
@@ -135,7 +136,10 @@ impl Bench {
                 m
             })
             .collect();
-        PushRequest { mutations }
+        PushRequest {
+            mutations,
+            sent_at: None,
+        }
     }
 
     async fn push(&self, dev: &Device, req: &PushRequest) -> usize {

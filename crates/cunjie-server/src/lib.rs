@@ -43,7 +43,7 @@ pub use api::{ApiError, SweepReport, sweep_uploads};
 pub use blobs::{BlobError, Blobs};
 pub use core::DeviceCtx;
 pub use core::audit::{AuditEntry, AuditReport};
-pub use core::auth::AuthError;
+pub use core::auth::{AuthError, DEVICE_TOKEN_IDLE_DAYS};
 pub use core::registry::{RegistryError, RegistryItem};
 pub use core::scoring::{
     Appeal, BoardHousehold, DEFAULT_SCHEME, PeriodKey, Ranking, RedBlack, Review, SAMPLE_MIN,

@@ -37,6 +37,8 @@ pub use enrollment::Enrollment;
 pub use error::StoreError;
 pub use fact::HistoryEntry;
 pub use outbox::{PendingCounts, SyncState};
-pub use photo::{NewPhoto, PhotoRow, PhotoState, PhotoSweep, PhotoTotals, UploadJob};
+pub use photo::{
+    NewPhoto, PhotoRow, PhotoState, PhotoSweep, PhotoTotals, UnattestedPhoto, UploadJob,
+};
 pub use pull::ApplyOutcome;
 pub use registry::{HOUSEHOLD_EDITABLE, HouseholdRow};

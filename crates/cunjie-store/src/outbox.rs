@@ -79,7 +79,7 @@ impl Store {
     /// Up to `limit` pending mutations in seq order, ready to push.
     pub fn pending_mutations(&self, limit: u32) -> Result<Vec<Mutation>, StoreError> {
         self.read_mutations(
-            "SELECT seq, mutation_id, payload, hlc, base_version, schema_version FROM outbox
+            "SELECT seq, mutation_id, payload, hlc, base_version, schema_version, created_at FROM outbox
              WHERE seq >= ?1 AND seq <= ?2 ORDER BY seq LIMIT ?3",
             0,
             i64::MAX,
@@ -98,7 +98,7 @@ impl Store {
         limit: u32,
     ) -> Result<Vec<Mutation>, StoreError> {
         self.read_mutations(
-            "SELECT seq, mutation_id, payload, hlc, base_version, schema_version FROM acked_log
+            "SELECT seq, mutation_id, payload, hlc, base_version, schema_version, created_at FROM acked_log
              WHERE seq >= ?1 AND seq <= ?2 ORDER BY seq LIMIT ?3",
             i64::try_from(from).unwrap_or(i64::MAX),
             i64::try_from(through).unwrap_or(i64::MAX),
@@ -114,7 +114,8 @@ impl Store {
         limit: u32,
     ) -> Result<Vec<Mutation>, StoreError> {
         let mut stmt = self.conn.prepare_cached(sql)?;
-        let rows: Vec<(i64, String, String, i64, Option<i64>, u32)> = stmt
+        type Row = (i64, String, String, i64, Option<i64>, u32, String);
+        let rows: Vec<Row> = stmt
             .query_map(params![from, through, limit], |r| {
                 Ok((
                     r.get(0)?,
@@ -123,11 +124,12 @@ impl Store {
                     r.get(3)?,
                     r.get(4)?,
                     r.get(5)?,
+                    r.get(6)?,
                 ))
             })?
             .collect::<Result<_, _>>()?;
         rows.into_iter()
-            .map(|(seq, mid, payload, hlc, base, schema)| {
+            .map(|(seq, mid, payload, hlc, base, schema, created_at)| {
                 Ok(Mutation {
                     device_id: self.device,
                     seq: seq as u64,
@@ -135,6 +137,10 @@ impl Store {
                     base_version: base.map(|b| b as u64),
                     hlc: hlc as u64,
                     schema_version: schema,
+                    // The phone's own clock when it made the mutation (written by `enqueue`).
+                    device_time: chrono::DateTime::parse_from_rfc3339(&created_at)
+                        .ok()
+                        .map(|t| t.with_timezone(&chrono::Utc)),
                     payload: serde_json::from_str::<Op>(&payload)?,
                 })
             })

@@ -5,7 +5,7 @@ use std::fs::{self, File};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use cunjie_domain::fact::{PhotoAttestation, PhotoHash};
+use cunjie_domain::fact::{PhotoAttestation, PhotoHash, Subject};
 use cunjie_domain::ids::MutationId;
 use cunjie_protocol::v1::{Op, photo_entity_id, photo_hash};
 use rusqlite::{OptionalExtension, Transaction, params};
@@ -44,6 +44,22 @@ impl PhotoState {
             _ => Self::Pending,
         }
     }
+}
+
+/// A photo kept before signed photo evidence, waiting for its attestation
+/// ([`Store::unattested_photos`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnattestedPhoto {
+    /// Content hash of the upload derivative.
+    pub sha256: PhotoHash,
+    /// Bytes.
+    pub size: u64,
+    /// The derivative's file.
+    pub path: PathBuf,
+    /// When the phone kept it (the closest it knows to when it was taken).
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    /// What the first fact referring to it is about.
+    pub subject: Option<Subject>,
 }
 
 /// A photo as the store knows it.
@@ -325,10 +341,16 @@ impl Store {
             return Ok(k);
         }
         let (seed, pk) = make();
-        self.conn.execute(
+        let tx = self.conn.transaction()?;
+        tx.execute(
             "INSERT INTO device_key (id, seed, public_key, created_at) VALUES (1, ?1, ?2, ?3)",
             params![seed.as_slice(), pk, now_text(self.clock.as_ref())],
         )?;
+        // A phone enrolled before it had a key (an app from before signed photos): the server
+        // does not know this key and would refuse every attestation signed with it, so the
+        // phone waits for a new enrollment, which registers it (nothing is pushed meanwhile).
+        tx.execute("UPDATE enrollment SET needs_reenroll = 1 WHERE id = 1", [])?;
+        tx.commit()?;
         Ok((seed, pk))
     }
 
@@ -388,6 +410,86 @@ impl Store {
         enqueue(&tx, self.clock.as_ref(), mutation, &op, None)?;
         tx.commit()?;
         Ok(a.sha256.clone())
+    }
+
+    /// Photos kept by an app from before signed photo evidence (schema 5 and earlier): no
+    /// attestation was ever made for them, so the server would never take their bytes. Each
+    /// comes with the subject of the first fact that refers to it (`None` if no fact does).
+    pub fn unattested_photos(&self) -> Result<Vec<UnattestedPhoto>, StoreError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT p.sha256, p.size, p.local_path, p.created_at,
+                    (SELECT f.row_json FROM photo_ref r JOIN fact f ON f.id = r.entity_id
+                      WHERE r.sha256 = p.sha256 ORDER BY f.submitted_at, f.id LIMIT 1)
+             FROM photo p WHERE p.taken_at IS NULL AND p.state != 'done' ORDER BY p.created_at, p.sha256",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, Option<String>>(4)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (h, size, path, created_at, fact) = row?;
+            let sha256: PhotoHash = h.parse().map_err(|_| StoreError::PhotoMissing(h.clone()))?;
+            let created_at = chrono::DateTime::parse_from_rfc3339(&created_at)
+                .map_err(|_| StoreError::PhotoMissing(h.clone()))?
+                .with_timezone(&chrono::Utc);
+            let subject = fact
+                .and_then(|j| serde_json::from_str::<serde_json::Value>(&j).ok())
+                .and_then(|v| serde_json::from_value::<Subject>(v.get("subject")?.clone()).ok());
+            out.push(UnattestedPhoto {
+                sha256,
+                size: u64::try_from(size).unwrap_or(0),
+                path: self.photo_file(&path),
+                created_at,
+                subject,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Attests a photo from [`Store::unattested_photos`] after an upgrade: records when and of
+    /// what it was taken and queues its signed attestation, in one transaction. A photo that
+    /// already has one is left as it is.
+    pub fn attest_unattested_photo(
+        &mut self,
+        attestation: &PhotoAttestation,
+        signature: &str,
+    ) -> Result<bool, StoreError> {
+        let a = attestation;
+        if a.device_id != self.device {
+            return Err(StoreError::PhotoMismatch(format!(
+                "{} (signed by another device)",
+                a.sha256
+            )));
+        }
+        let tx = self.conn.transaction()?;
+        let changed = tx.execute(
+            "UPDATE photo SET taken_at = ?2, subject_kind = ?3, subject_id = ?4
+             WHERE sha256 = ?1 AND taken_at IS NULL AND size = ?5",
+            params![
+                a.sha256.as_str(),
+                ts(a.taken_at),
+                a.subject.kind.as_str(),
+                a.subject.id.to_string(),
+                a.size as i64,
+            ],
+        )?;
+        if changed == 0 {
+            return Ok(false);
+        }
+        let op = Op::AttestPhoto {
+            attestation: Box::new(a.clone()),
+            signature: signature.to_owned(),
+        };
+        let mutation: MutationId = self.ids.next();
+        enqueue(&tx, self.clock.as_ref(), mutation, &op, None)?;
+        tx.commit()?;
+        Ok(true)
     }
 
     /// Photos to upload, oldest first, whose attestation the server already has (records go

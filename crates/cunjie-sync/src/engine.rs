@@ -394,7 +394,10 @@ impl<T: Transport> SyncEngine<T> {
                 let seqs: Vec<u64> = batch.iter().map(|m| m.seq).collect();
                 let first = seqs[0];
                 self.with_store(|s| s.mark_in_flight(&seqs))?;
-                let req = PushRequest { mutations: batch };
+                let req = PushRequest {
+                    mutations: batch,
+                    sent_at: Some(self.with_store(|s| Ok(s.clock().now()))?),
+                };
                 failpoint!("phone::push_in_flight");
                 // A lost answer is retried as is: the server answers settled seqs from its
                 // receipts, so each mutation takes effect exactly once.
@@ -481,7 +484,10 @@ impl<T: Transport> SyncEngine<T> {
                 self.config.max_batch_bytes,
             ) {
                 let seqs: Vec<u64> = batch.iter().map(|m| m.seq).collect();
-                let req = PushRequest { mutations: batch };
+                let req = PushRequest {
+                    mutations: batch,
+                    sent_at: Some(self.with_store(|s| Ok(s.clock().now()))?),
+                };
                 let resp = self
                     .retry("replay", || self.transport.push(token, &req))
                     .await

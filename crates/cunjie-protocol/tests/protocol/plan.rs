@@ -24,6 +24,7 @@ fn mutation(seq: u64, note_len: usize) -> Mutation {
         base_version: Some(1),
         hlc: (1_000 + seq) << 16,
         schema_version: 1,
+        device_time: None,
         payload: Op::ReviewRectification {
             id: RectificationId::from_uuid(Uuid::from_u128(0x2000)),
             accepted: true,
@@ -49,6 +50,7 @@ fn push_batches_table() {
     let one = json_len(&mutation(1, 10));
     let two = json_len(&PushRequest {
         mutations: vec![mutation(1, 10), mutation(2, 10)],
+        sent_at: None,
     });
     assert_eq!(
         two,
@@ -137,7 +139,10 @@ proptest! {
         for b in &batches {
             prop_assert!(!b.is_empty(), "no empty batch");
             prop_assert!(b.len() <= max_count, "count limit");
-            let size = json_len(&PushRequest { mutations: b.clone() });
+            let size = json_len(&PushRequest {
+ mutations: b.clone(),
+ sent_at: None,
+ });
             prop_assert!(
                 b.len() == 1 || size <= max_bytes,
                 "a multi-mutation batch of {} bytes is within {}", size, max_bytes

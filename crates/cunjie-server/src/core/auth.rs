@@ -35,7 +35,7 @@ pub enum AuthError {
     #[error("person {0} is not registered")]
     UnknownPerson(String),
     /// The device id is already enrolled.
-    #[error("device {0} is already enrolled; revoke it first or use a new device id")]
+    #[error("device {0} is enrolled to another person or with another key; use a new device id")]
     DeviceExists(String),
     /// Missing, unknown or revoked token.
     #[error("the device is not enrolled or was revoked; keep your data and enroll again")]
@@ -138,6 +138,14 @@ fn parse_role(s: &str) -> Result<Role, StorageError> {
     ))?)
 }
 
+/// A device token not used for this many days is refused (401): a phone lost in a drawer stops
+/// being a key to the township's data. Every authenticated request moves the expiry on.
+pub const DEVICE_TOKEN_IDLE_DAYS: i64 = 90;
+
+fn token_expiry(now: DateTime<Utc>) -> String {
+    ts(now + Duration::days(DEVICE_TOKEN_IDLE_DAYS))
+}
+
 /// Redeems a code: registers the device, returns the token once. The code cannot be used again.
 pub(crate) fn redeem(
     tx: &mut dyn Tx,
@@ -168,8 +176,8 @@ pub(crate) fn redeem(
         }
         let token = random_hex(32);
         tx.exec(
-            "UPDATE device SET token_hash = $1, public_key = COALESCE($2, public_key) WHERE id = $3 AND revoked_at IS NULL",
-            vals![sha256_hex(&token), public_key, req.device_id.to_string()],
+            "UPDATE device SET token_hash = $1, public_key = COALESCE($2, public_key), token_expires_at = $3 WHERE id = $4 AND revoked_at IS NULL",
+            vals![sha256_hex(&token), public_key, token_expiry(now), req.device_id.to_string()],
         )?;
         return respond(
             tx,
@@ -184,18 +192,41 @@ pub(crate) fn redeem(
     let township = text(&row, 0, "township_id")?;
     let person_id = text(&row, 1, "person_id")?;
     let role = parse_role(&text(&row, 2, "role")?)?;
-    let exists = tx.query(
-        "SELECT 1 FROM device WHERE id = $1",
+    let existing = tx.query(
+        "SELECT township_id, person_id, public_key FROM device WHERE id = $1",
         vals![req.device_id.to_string()],
     )?;
-    if !exists.is_empty() {
-        return Err(AuthError::DeviceExists(req.device_id.to_string()));
+    if let Some(d) = existing.first() {
+        // The same phone enrolled again with a fresh code for the same person (its token was
+        // revoked or lost, or it needs its signing key registered): it keeps its id and its
+        // `last_seq`, so its outbox syncs on where it stopped (sync.md §5.8: a device never
+        // loses unsynced data to an auth error). Another person's code, or another key than
+        // the one registered, cannot take it over.
+        let same_person =
+            text(d, 0, "township_id")? == township && text(d, 1, "person_id")? == person_id;
+        let key_kept = match (opt_text(d, 2), &public_key) {
+            (Some(old), Some(new)) => old == *new,
+            _ => true,
+        };
+        if !same_person || !key_kept {
+            return Err(AuthError::DeviceExists(req.device_id.to_string()));
+        }
+        let token = random_hex(32);
+        tx.exec(
+            "UPDATE device SET token_hash = $1, public_key = COALESCE(public_key, $2), role = $3, revoked_at = NULL, token_expires_at = $4 WHERE id = $5",
+            vals![sha256_hex(&token), public_key, role_str(role), token_expiry(now), req.device_id.to_string()],
+        )?;
+        tx.exec(
+            "UPDATE enrollment_code SET used_at = $1, device_id = $2 WHERE code_hash = $3",
+            vals![ts(now), req.device_id.to_string(), sha256_hex(&code)],
+        )?;
+        return respond(tx, req.device_id, &township, &person_id, role, token, now);
     }
     let token = random_hex(32);
     let name: String = req.device_name.chars().take(100).collect();
     tx.exec(
-        "INSERT INTO device (id, township_id, person_id, role, name, token_hash, enrolled_at, last_seq, public_key) VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $8)",
-        vals![req.device_id.to_string(), &township, &person_id, role_str(role), name, sha256_hex(&token), ts(now), public_key],
+        "INSERT INTO device (id, township_id, person_id, role, name, token_hash, enrolled_at, last_seq, public_key, token_expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $8, $9)",
+        vals![req.device_id.to_string(), &township, &person_id, role_str(role), name, sha256_hex(&token), ts(now), public_key, token_expiry(now)],
     )?;
     tx.exec(
         "UPDATE enrollment_code SET used_at = $1, device_id = $2 WHERE code_hash = $3",
@@ -241,11 +272,14 @@ pub(crate) fn device_by_token(
 ) -> Result<DeviceCtx, AuthError> {
     let hash = sha256_hex(token.trim());
     let rows = tx.query(
-        "SELECT id, township_id, person_id, role, revoked_at FROM device WHERE token_hash = $1",
+        "SELECT id, township_id, person_id, role, revoked_at, token_expires_at FROM device WHERE token_hash = $1",
         vals![&hash],
     )?;
     let row = rows.into_iter().next().ok_or(AuthError::Unauthorised)?;
     if opt_text(&row, 4).is_some() {
+        return Err(AuthError::Unauthorised);
+    }
+    if opt_text(&row, 5).is_some_and(|e| e.as_str() <= ts(now).as_str()) {
         return Err(AuthError::Unauthorised);
     }
     let uuid = |i, name| -> Result<Uuid, AuthError> {
@@ -259,8 +293,8 @@ pub(crate) fn device_by_token(
         role: parse_role(&text(&row, 3, "role")?)?,
     };
     tx.exec(
-        "UPDATE device SET last_seen_at = $1 WHERE id = $2",
-        vals![ts(now), ctx.id.to_string()],
+        "UPDATE device SET last_seen_at = $1, token_expires_at = $2 WHERE id = $3",
+        vals![ts(now), token_expiry(now), ctx.id.to_string()],
     )?;
     Ok(ctx)
 }

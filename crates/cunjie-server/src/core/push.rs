@@ -77,12 +77,15 @@ pub(crate) fn push(
             });
         }
     }
+    let sent_skew_ms = req
+        .sent_at
+        .map(|t| t.timestamp_millis().saturating_sub(now.timestamp_millis()));
     let mut results = Vec::with_capacity(batch.len());
     for m in batch {
         let status = if m.seq <= last_seq {
             stored_receipt(tx, dev, m.seq)?
         } else {
-            let status = apply(tx, dev, m, now)?;
+            let status = apply(tx, dev, m, sent_skew_ms, now)?;
             save_receipt(tx, dev, m, &status, now)?;
             failpoint!("server::push_mid_tx");
             last_seq = m.seq;
@@ -159,9 +162,15 @@ fn apply(
     tx: &mut dyn Tx,
     dev: &DeviceCtx,
     m: &Mutation,
+    sent_skew_ms: Option<i64>,
     now: DateTime<Utc>,
 ) -> Result<MutationStatus, StorageError> {
-    let clamped = clamp_incoming(Hlc::from_packed(m.hlc, dev.id), now.timestamp_millis());
+    let incoming = Hlc::from_packed(m.hlc, dev.id);
+    let clamped = clamp_incoming(incoming, now.timestamp_millis()).with_device_clock(
+        incoming,
+        m.device_time.map(|t| t.timestamp_millis()),
+        sent_skew_ms,
+    );
     let outcome = if m.schema_version == 0 || m.schema_version > SCHEMA_VERSION {
         reject(
             codes::UNSUPPORTED_SCHEMA,

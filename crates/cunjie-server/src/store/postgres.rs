@@ -33,6 +33,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/0001_initial.sql"),
     include_str!("../../migrations/postgres/0002_photos.sql"),
     include_str!("../../migrations/postgres/0003_scoring.sql"),
+    include_str!("../../migrations/postgres/0004_device_token_expiry.sql"),
 ];
 
 /// Key of the advisory lock that serialises concurrent migrators ("cunjie" in ASCII).

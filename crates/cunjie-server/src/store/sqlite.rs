@@ -13,6 +13,9 @@ const MIGRATIONS: &[M<'static>] = &[
     M::up(include_str!("../../migrations/sqlite/0001_initial.sql")),
     M::up(include_str!("../../migrations/sqlite/0002_photos.sql")),
     M::up(include_str!("../../migrations/sqlite/0003_scoring.sql")),
+    M::up(include_str!(
+        "../../migrations/sqlite/0004_device_token_expiry.sql"
+    )),
 ];
 
 /// The SQLite backend.

@@ -63,7 +63,7 @@ pub(crate) fn inspection(h: &Harness, phone: &Phone, n: usize, at: DateTime<Utc>
     insp
 }
 
-fn submit(insp: &Inspection) -> (Op, Option<u64>) {
+pub(crate) fn submit(insp: &Inspection) -> (Op, Option<u64>) {
     (
         Op::SubmitInspection {
             inspection: Box::new(insp.clone()),
@@ -72,7 +72,7 @@ fn submit(insp: &Inspection) -> (Op, Option<u64>) {
     )
 }
 
-fn results(body: &serde_json::Value) -> PushResponse {
+pub(crate) fn results(body: &serde_json::Value) -> PushResponse {
     serde_json::from_value(body.clone()).unwrap_or_else(|e| panic!("a push response: {e}: {body}"))
 }
 
@@ -186,6 +186,7 @@ pub(crate) async fn a_gap_is_refused_and_old_seqs_answer_from_receipts(db: Db) {
     let rest = h.mutations(&mut phone, vec![submit(&b), submit(&c)]);
     let gap = cunjie_protocol::v1::PushRequest {
         mutations: vec![rest.mutations[1].clone()],
+        sent_at: None,
     };
     let (s, body) = h.push(&phone, &gap).await;
     assert_eq!(

@@ -58,6 +58,20 @@ pub(crate) struct Phone {
     pub(crate) next_seq: u64,
 }
 
+impl Phone {
+    /// The same phone with the token of a new enrollment (its key, HLC and seqs kept).
+    pub(crate) fn with_token(&self, token: String) -> Self {
+        Self {
+            id: self.id,
+            token,
+            person: self.person,
+            key: DeviceKey::from_seed(self.key.seed()),
+            hlc: self.hlc.clone(),
+            next_seq: self.next_seq,
+        }
+    }
+}
+
 impl Harness {
     pub(crate) fn new(db: Db) -> Self {
         let blob_dir = tempfile::tempdir().expect("blob dir");
@@ -223,13 +237,17 @@ impl Harness {
                     base_version,
                     hlc: phone.hlc.tick(self.clock.as_ref()).packed(),
                     schema_version: SCHEMA_VERSION,
+                    device_time: None,
                     payload,
                 };
                 phone.next_seq += 1;
                 m
             })
             .collect();
-        PushRequest { mutations }
+        PushRequest {
+            mutations,
+            sent_at: None,
+        }
     }
 
     pub(crate) async fn push(&self, phone: &Phone, req: &PushRequest) -> (StatusCode, Value) {

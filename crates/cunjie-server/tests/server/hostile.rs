@@ -148,7 +148,8 @@ fn rss_kib() -> u64 {
 
 #[derive(Debug, PartialEq, Eq)]
 struct Snapshot {
-    /// Rows per table, each row rendered (`device.last_seen_at` left out: reading is not storing).
+    /// Rows per table, each row rendered (`device.last_seen_at` and `token_expires_at` left out: reading is not
+    /// storing).
     tables: BTreeMap<String, Vec<String>>,
     /// Files under the data directory with their sizes (empty partial files left out).
     files: BTreeMap<PathBuf, u64>,

@@ -12,6 +12,7 @@ mod pg_launcher;
 mod photos;
 #[cfg(feature = "s3")]
 mod s3;
+mod scopes;
 mod scoring;
 mod sqlite;
 mod tus_client;

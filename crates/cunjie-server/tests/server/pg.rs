@@ -78,7 +78,8 @@ fn postgres_backend_smoke() {
         vec![
             vec![Value::Int(1)],
             vec![Value::Int(2)],
-            vec![Value::Int(3)]
+            vec![Value::Int(3)],
+            vec![Value::Int(4)]
         ],
         "each migration is recorded once"
     );

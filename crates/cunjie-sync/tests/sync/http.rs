@@ -109,6 +109,7 @@ fn big_push() -> PushRequest {
                 base_version: Some(3),
                 hlc: seq << 16,
                 schema_version: 1,
+                device_time: None,
                 payload: Op::UpdateFields {
                     entity: cunjie_protocol::v1::EntityKind::Household,
                     id: Uuid::from_u128(0x2000 + u128::from(seq)),
@@ -120,6 +121,7 @@ fn big_push() -> PushRequest {
                 },
             })
             .collect(),
+        sent_at: None,
     }
 }
 
