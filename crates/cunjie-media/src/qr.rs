@@ -12,24 +12,18 @@ use image::RgbImage;
 use crate::pipeline::{Limits, check, decode};
 use crate::{MediaError, resize};
 
-/// Long edges the picture is searched at, in order.
+/// Long edges the picture is searched at: small first (fast for a code filling the frame),
+/// then large (a small code far away).
 const EDGES: [u32; 2] = [800, 1600];
 
 /// The text of the first QR code found in a camera JPEG.
 pub fn read_qr(input: &[u8], limits: &Limits) -> Result<String, MediaError> {
     check(input, limits)?;
     let large = resize::downscale(decode(input, limits)?, EDGES[1])?;
-    for edge in EDGES {
-        let img = if edge < EDGES[1] {
-            resize::downscale(large.clone(), edge)?
-        } else {
-            large.clone()
-        };
-        if let Some(text) = find(&img) {
-            return Ok(text);
-        }
+    if let Some(text) = find(&resize::downscale(large.clone(), EDGES[0])?) {
+        return Ok(text);
     }
-    Err(MediaError::NoQrCode)
+    find(&large).ok_or(MediaError::NoQrCode)
 }
 
 fn find(img: &RgbImage) -> Option<String> {
